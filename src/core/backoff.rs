@@ -1,0 +1,100 @@
+//! Exponential backoff with jitter, shared by the upload outbox and the access gate.
+
+/// `delay(n) = min(initial * multiplier^n, max)` scaled by a random factor in
+/// `[1 - jitter, 1 + jitter]`; a server's `Retry-After` can only lengthen it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backoff {
+    pub initial_ms: f64,
+    pub max_ms: f64,
+    pub multiplier: f64,
+    pub jitter: f64,
+}
+
+impl Backoff {
+    /// Uploads: doubling from `initial` to `max`, ±25 % jitter.
+    pub fn for_uploads(initial_ms: u64, max_ms: u64) -> Self {
+        Self { initial_ms: initial_ms as f64, max_ms: max_ms as f64, multiplier: 2.0, jitter: 0.25 }
+    }
+
+    /// Delay before retry number `n` (0-based). `random01` is uniform in `[0, 1)`.
+    pub fn delay_ms(&self, n: u32, random01: f64, retry_after_ms: Option<u64>) -> u64 {
+        let exp = self.multiplier.powi(n.min(1_000) as i32);
+        let base = (self.initial_ms * exp).min(self.max_ms);
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        let factor = 1.0 - jitter + 2.0 * jitter * random01.clamp(0.0, 1.0);
+        let delay = (base * factor).max(0.0).round() as u64;
+        delay.max(retry_after_ms.unwrap_or(0))
+    }
+}
+
+/// Parses an HTTP `Retry-After` value given in seconds (the HTTP-date form needs a
+/// clock, so the shell passes `now_ms` for it).
+pub fn parse_retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0) as u64);
+    }
+    parse_http_date_ms(value).map(|at| at.saturating_sub(now_ms))
+}
+
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only date form servers send today.
+fn parse_http_date_ms(value: &str) -> Option<u64> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: u64 = parts[1].parse().ok()?;
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| *m == parts[2])? as u64 + 1;
+    let year: u64 = parts[3].parse().ok()?;
+    let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    if hms.len() != 3 || year < 1970 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400) + hms[0] * 3600 + hms[1] * 60 + hms[2]) * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_exponentially_to_the_cap() {
+        let b = Backoff { initial_ms: 2000.0, max_ms: 20_000.0, multiplier: 2.0, jitter: 0.0 };
+        let delays: Vec<u64> = (0..9).map(|n| b.delay_ms(n, 0.5, None)).collect();
+        assert_eq!(delays, vec![2000, 4000, 8000, 16000, 20000, 20000, 20000, 20000, 20000]);
+    }
+
+    #[test]
+    fn jitter_stays_within_its_band() {
+        let b = Backoff::for_uploads(1000, 60_000);
+        assert_eq!(b.delay_ms(0, 0.0, None), 750);
+        assert_eq!(b.delay_ms(0, 0.999_999, None), 1250);
+        assert_eq!(b.delay_ms(10, 0.5, None), 60_000);
+    }
+
+    #[test]
+    fn retry_after_only_lengthens() {
+        let b = Backoff::for_uploads(1000, 60_000);
+        assert_eq!(b.delay_ms(0, 0.5, Some(30_000)), 30_000);
+        assert_eq!(b.delay_ms(0, 0.5, Some(10)), 1000);
+    }
+
+    #[test]
+    fn parses_retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after_ms("120", 0), Some(120_000));
+        assert_eq!(parse_retry_after_ms("-1", 0), None);
+        assert_eq!(parse_retry_after_ms("soon", 0), None);
+        // 784111777 s since the epoch is Sun, 06 Nov 1994 08:49:37 GMT.
+        let at = 784_111_777_000;
+        assert_eq!(parse_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", at - 5000), Some(5000));
+        assert_eq!(parse_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", at + 5000), Some(0));
+    }
+}

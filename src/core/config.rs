@@ -1,0 +1,98 @@
+//! Validated options, as plain data (the shell parses the JS options object into these).
+
+/// Options of the event tracker (`analytics.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyticsConfig {
+    pub enabled: bool,
+    pub autocapture: bool,
+    pub flush_interval_ms: u64,
+    pub max_events_per_batch: usize,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self { enabled: true, autocapture: true, flush_interval_ms: 10_000, max_events_per_batch: 50 }
+    }
+}
+
+/// Options of the session-replay recorder (`replays.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayConfig {
+    pub enabled: bool,
+    pub mask_all_inputs: bool,
+    pub block_class: String,
+    pub block_selector: Option<String>,
+    pub mask_text_class: String,
+    pub mask_text_selector: Option<String>,
+    pub ignore_class: String,
+    pub flush_interval_ms: u64,
+    pub checkout_every_nms: u64,
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            mask_all_inputs: true,
+            block_class: "rr-block".into(),
+            block_selector: None,
+            mask_text_class: "rr-mask".into(),
+            mask_text_selector: None,
+            ignore_class: "rr-ignore".into(),
+            flush_interval_ms: 5_000,
+            checkout_every_nms: 300_000,
+            idle_timeout_ms: 180_000,
+        }
+    }
+}
+
+/// Retry schedule of failed uploads (`upload.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadConfig {
+    pub retry_initial_delay_ms: u64,
+    pub retry_max_delay_ms: u64,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self { retry_initial_delay_ms: 1_000, retry_max_delay_ms: 60_000 }
+    }
+}
+
+/// Background retry schedule of the access gate (`accessGate.retry.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateRetryConfig {
+    pub initial_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub multiplier: f64,
+    pub max_retries: u32,
+    pub jitter: f64,
+}
+
+impl Default for GateRetryConfig {
+    fn default() -> Self {
+        Self { initial_delay_ms: 2_000, max_delay_ms: 20_000, multiplier: 2.0, max_retries: 9, jitter: 0.25 }
+    }
+}
+
+/// The access gate (`accessGate.*`); `url` is already resolved against `apiBaseUrl`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateConfig {
+    pub url: String,
+    pub attempt_timeout_ms: u64,
+    pub retry: GateRetryConfig,
+}
+
+/// Every option of `new Sightline(options)` except the JS callbacks, which stay in the shell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub project_id: String,
+    /// Without a trailing slash.
+    pub api_base_url: String,
+    pub publishable_client_key: Option<String>,
+    pub analytics: AnalyticsConfig,
+    pub replays: ReplayConfig,
+    pub upload: UploadConfig,
+    pub gate: Option<GateConfig>,
+}

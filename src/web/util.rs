@@ -1,0 +1,42 @@
+//! Small browser helpers shared by the shell.
+
+use wasm_bindgen::prelude::*;
+
+/// Milliseconds since the epoch (`Date.now()`).
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Uniform in `[0, 1)` (`Math.random()`), for retry jitter.
+pub fn random01() -> f64 {
+    js_sys::Math::random()
+}
+
+/// 16 bytes from `crypto.getRandomValues`, which works on plain-http pages too.
+pub fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    let filled = crypto.map(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok()).unwrap_or(false);
+    if !filled {
+        // No Web Crypto (very old browsers or a worker without it): fall back to Math.random.
+        for b in bytes.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+/// A fresh v4 UUID.
+pub fn new_uuid() -> String {
+    crate::core::ids::uuid_v4(random_bytes())
+}
+
+/// A `TypeError` carrying `message`, thrown to JS.
+pub fn type_error(message: impl AsRef<str>) -> JsValue {
+    js_sys::TypeError::new(message.as_ref()).into()
+}
+
+/// One `console.warn` line, prefixed so users can find sightline's messages.
+pub fn warn(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("[sightline] {message}")));
+}
