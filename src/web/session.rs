@@ -64,10 +64,13 @@ impl SessionSource {
                 }
             });
             let timed_out = JsValue::from_str("__sightline_session_timeout__");
-            let timeout = timeout.then(&Closure::once_into_js({
-                let t = timed_out.clone();
-                move |_: JsValue| t
-            }).unchecked_into());
+            let timeout = timeout.then(
+                &Closure::once_into_js({
+                    let t = timed_out.clone();
+                    move |_: JsValue| t
+                })
+                .unchecked_into(),
+            );
             let race = js_sys::Promise::race(&js_sys::Array::of2(&promise, &timeout));
             match JsFuture::from(race).await {
                 Ok(v) if v == timed_out => return Err(SessionError::TimedOut),
