@@ -5,6 +5,8 @@
 //! whole module builds and tests on the native target (`cargo test`).
 
 pub mod backoff;
+pub mod batch;
 pub mod config;
 pub mod ids;
 pub mod json;
+pub mod outbox;

@@ -1,0 +1,608 @@
+//! The outbox: buffers captured events, forms immutable batches, decides what to send,
+//! when to retry and what to keep for the next page. It never performs I/O: the shell
+//! asks what is due, sends it, and reports each outcome back.
+//!
+//! Delivery guarantees (README "Delivery"):
+//! - Capture never waits for anything; an event is in a buffer or a batch until the
+//!   server acknowledges it, or it is counted as dropped for a stated reason.
+//! - A batch keeps its `batch_id` and events forever: retries and later pages resend
+//!   it byte-for-byte (only `sent_at_ms` changes), so a server can deduplicate.
+//! - A batch whose attempt may have reached the server (5xx, network error) is never
+//!   re-cut into new batches, which would defeat that deduplication.
+
+use crate::core::backoff::Backoff;
+use crate::core::batch::{BatchContent, ReplaySession, Stream};
+use crate::core::ids::uuid_v4;
+
+/// What the shell learned from one attempt to send a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server answered with this status (and maybe a `Retry-After`).
+    Status { code: u16, retry_after_ms: Option<u64> },
+    /// `fetch` rejected or timed out: the server may or may not have stored the batch.
+    NetworkError,
+    /// `getAnalyticsSession` threw, rejected, timed out or returned garbage: not sent.
+    SessionUnavailable,
+    /// The body as it would be sent (after gzip) is over the server's limit: not sent.
+    TooLargeAsSent,
+}
+
+/// What became of a batch after an outcome, for the shell's logging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Delivered {
+        stream: Stream,
+        events: usize,
+    },
+    /// Dropped for good; `reason` is what `console.warn` says.
+    Dropped {
+        stream: Stream,
+        events: usize,
+        reason: String,
+    },
+    /// Cut in halves that are sent as new batches.
+    Split,
+    /// Kept, retried at `at_ms`.
+    Retry {
+        at_ms: u64,
+    },
+    /// The batch is no longer in the outbox (cleared meanwhile).
+    Unknown,
+}
+
+/// What `capture` did with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Captured {
+    Buffered,
+    /// A batch was formed; the shell should send now.
+    BatchFormed,
+    /// The event alone is larger than a batch may be; it is dropped (and counted, for
+    /// analytics).
+    DroppedTooLarge {
+        bytes: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Waiting in the queue (maybe for a retry delay).
+    Waiting,
+    /// An ordinary fetch is under way.
+    InFlight,
+    /// Handed to a keepalive fetch on the unload path: the page may not live to see
+    /// the answer, so it is neither resent nor persisted.
+    HandedToKeepalive,
+}
+
+#[derive(Debug, Clone)]
+struct QueuedBatch {
+    content: BatchContent,
+    failed_attempts: u32,
+    next_attempt_at_ms: u64,
+    delivery: Delivery,
+    /// An attempt may have reached the server (5xx or network error): never re-cut.
+    maybe_delivered: bool,
+}
+
+#[derive(Debug, Default)]
+struct Buffer {
+    events: Vec<String>,
+    bytes: usize,
+}
+
+/// Counters of `stats()` (analytics events only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub queued_events: usize,
+    pub delivered_events: u64,
+    pub dropped_events: u64,
+}
+
+/// A batch the shell should send now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Send {
+    pub batch_id: String,
+    pub stream: Stream,
+    pub body: String,
+    pub events: usize,
+}
+
+/// A source of 16 random bytes (ids and jitter).
+pub type RandomSource = Box<dyn FnMut() -> [u8; 16]>;
+
+pub struct Outbox {
+    segment_id: String,
+    max_analytics_events: usize,
+    backoff: Backoff,
+    random: RandomSource,
+    analytics: Buffer,
+    replay: Buffer,
+    replay_session: Option<ReplaySession>,
+    queue: Vec<QueuedBatch>,
+    delivered: u64,
+    dropped: u64,
+}
+
+/// Header line of the persisted format.
+const PERSIST_MAGIC: &str = "sightline-unsent v1";
+
+impl Outbox {
+    /// `segment_id` is this page's `session_replay_segment_id`; `max_analytics_events`
+    /// is `analytics.maxEventsPerBatch` (clamped to the server's 1..=500).
+    pub fn new(
+        segment_id: String,
+        max_analytics_events: usize,
+        backoff: Backoff,
+        random: RandomSource,
+    ) -> Self {
+        Self {
+            segment_id,
+            max_analytics_events: max_analytics_events.clamp(1, Stream::Analytics.max_events()),
+            backoff,
+            random,
+            analytics: Buffer::default(),
+            replay: Buffer::default(),
+            replay_session: None,
+            queue: Vec::new(),
+            delivered: 0,
+            dropped: 0,
+        }
+    }
+
+    pub fn segment_id(&self) -> &str {
+        &self.segment_id
+    }
+
+    fn new_id(&mut self) -> String {
+        uuid_v4((self.random)())
+    }
+
+    fn random01(&mut self) -> f64 {
+        let bytes = (self.random)();
+        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as f64 / (u32::MAX as f64 + 1.0)
+    }
+
+    fn max_events(&self, stream: Stream) -> usize {
+        match stream {
+            Stream::Analytics => self.max_analytics_events,
+            Stream::Replay => stream.max_events(),
+        }
+    }
+
+    fn buffer(&mut self, stream: Stream) -> &mut Buffer {
+        match stream {
+            Stream::Analytics => &mut self.analytics,
+            Stream::Replay => &mut self.replay,
+        }
+    }
+
+    /// Bytes of a body holding no event (an upper bound over every id and time).
+    fn empty_body_bytes(stream: Stream) -> usize {
+        let template = BatchContent {
+            stream,
+            batch_id: uuid_v4([0; 16]),
+            segment_id: uuid_v4([0; 16]),
+            replay_session: (stream == Stream::Replay)
+                .then(|| ReplaySession { browser_session_id: uuid_v4([0; 16]), started_at_ms: u64::MAX }),
+            events: Vec::new(),
+        };
+        template.body_len(u64::MAX)
+    }
+
+    /// Buffers one serialized event. Never waits, never fails except for an event that
+    /// could not fit in any batch.
+    pub fn capture(&mut self, stream: Stream, event_json: String) -> Captured {
+        let cost = BatchContent::event_cost(&event_json);
+        let room = stream.max_body_bytes() - Self::empty_body_bytes(stream);
+        if cost > room {
+            if stream == Stream::Analytics {
+                self.dropped += 1;
+            }
+            return Captured::DroppedTooLarge { bytes: event_json.len() };
+        }
+        let mut formed = false;
+        if self.buffer(stream).bytes + cost > room {
+            formed |= self.seal(stream);
+        }
+        let max_events = self.max_events(stream);
+        let buffer = self.buffer(stream);
+        buffer.bytes += cost;
+        buffer.events.push(event_json);
+        if buffer.events.len() >= max_events {
+            formed |= self.seal(stream);
+        }
+        if formed {
+            Captured::BatchFormed
+        } else {
+            Captured::Buffered
+        }
+    }
+
+    /// The browser session replay batches are formed for. Events buffered for an
+    /// earlier session are sealed into their own batch first.
+    pub fn set_replay_session(&mut self, session: ReplaySession) {
+        if self.replay_session.as_ref() != Some(&session) {
+            self.seal(Stream::Replay);
+            self.replay_session = Some(session);
+        }
+    }
+
+    /// Forms a batch of what `stream`'s buffer holds. Returns whether one was formed.
+    fn seal(&mut self, stream: Stream) -> bool {
+        if self.buffer(stream).events.is_empty() {
+            return false;
+        }
+        let replay_session =
+            match stream {
+                Stream::Analytics => None,
+                Stream::Replay => Some(self.replay_session.clone().unwrap_or(ReplaySession {
+                    browser_session_id: self.segment_id.clone(),
+                    started_at_ms: 0,
+                })),
+            };
+        let events = std::mem::take(&mut self.buffer(stream).events);
+        self.buffer(stream).bytes = 0;
+        let batch_id = self.new_id();
+        let content =
+            BatchContent { stream, batch_id, segment_id: self.segment_id.clone(), replay_session, events };
+        self.enqueue(content);
+        true
+    }
+
+    fn enqueue(&mut self, content: BatchContent) {
+        self.queue.push(QueuedBatch {
+            content,
+            failed_attempts: 0,
+            next_attempt_at_ms: 0,
+            delivery: Delivery::Waiting,
+            maybe_delivered: false,
+        });
+    }
+
+    /// Forms batches of everything buffered (the periodic flush, `flush()`, unload).
+    pub fn seal_buffers(&mut self) -> bool {
+        let analytics = self.seal(Stream::Analytics);
+        let replay = self.seal(Stream::Replay);
+        analytics || replay
+    }
+
+    /// Forms batches of one stream's buffer (each stream has its own flush interval).
+    pub fn seal_stream(&mut self, stream: Stream) -> bool {
+        self.seal(stream)
+    }
+
+    /// `flush()`: everything buffered becomes a batch and every waiting batch is due now,
+    /// its retry delay skipped.
+    pub fn make_everything_due(&mut self) {
+        self.seal_buffers();
+        for batch in &mut self.queue {
+            if batch.delivery == Delivery::Waiting {
+                batch.next_attempt_at_ms = 0;
+            }
+        }
+    }
+
+    /// The batches to send now, in the order they were formed; each is marked in flight
+    /// until `complete` is called for it.
+    pub fn take_due(&mut self, now_ms: u64) -> Vec<Send> {
+        let mut due = Vec::new();
+        for batch in &mut self.queue {
+            if batch.delivery == Delivery::Waiting && batch.next_attempt_at_ms <= now_ms {
+                batch.delivery = Delivery::InFlight;
+                due.push(Send {
+                    batch_id: batch.content.batch_id.clone(),
+                    stream: batch.content.stream,
+                    body: batch.content.body(now_ms),
+                    events: batch.content.events.len(),
+                });
+            }
+        }
+        due
+    }
+
+    /// When the next waiting batch becomes due, if any (the shell sets a timer).
+    pub fn next_wakeup_ms(&self) -> Option<u64> {
+        self.queue.iter().filter(|b| b.delivery == Delivery::Waiting).map(|b| b.next_attempt_at_ms).min()
+    }
+
+    /// Applies the outcome of one attempt (wire.md's status table).
+    pub fn complete(&mut self, batch_id: &str, outcome: Outcome, now_ms: u64) -> Verdict {
+        let Some(index) = self.queue.iter().position(|b| b.content.batch_id == batch_id) else {
+            return Verdict::Unknown;
+        };
+        let stream = self.queue[index].content.stream;
+        let events = self.queue[index].content.events.len();
+        let code = match outcome {
+            Outcome::Status { code, .. } => Some(code),
+            _ => None,
+        };
+        match (outcome, code) {
+            (_, Some(200..=299)) => {
+                self.queue.remove(index);
+                if stream == Stream::Analytics {
+                    self.delivered += events as u64;
+                }
+                Verdict::Delivered { stream, events }
+            }
+            (_, Some(400 | 422)) => {
+                self.queue.remove(index);
+                self.count_dropped(stream, events);
+                Verdict::Dropped {
+                    stream,
+                    events,
+                    reason: format!(
+                        "the server rejected a {} batch as invalid ({})",
+                        stream.tag(),
+                        code.unwrap()
+                    ),
+                }
+            }
+            (Outcome::TooLargeAsSent, _) | (_, Some(413)) => self.split_too_large(index),
+            _ => {
+                let retry_after_ms = match outcome {
+                    Outcome::Status { retry_after_ms, .. } => retry_after_ms,
+                    _ => None,
+                };
+                let random = self.random01();
+                let batch = &mut self.queue[index];
+                let delay = self.backoff.delay_ms(batch.failed_attempts, random, retry_after_ms);
+                batch.failed_attempts += 1;
+                batch.next_attempt_at_ms = now_ms + delay;
+                batch.delivery = Delivery::Waiting;
+                batch.maybe_delivered |=
+                    matches!(outcome, Outcome::NetworkError) || code.is_some_and(|c| c >= 500);
+                Verdict::Retry { at_ms: batch.next_attempt_at_ms }
+            }
+        }
+    }
+
+    fn count_dropped(&mut self, stream: Stream, events: usize) {
+        if stream == Stream::Analytics {
+            self.dropped += events as u64;
+        }
+    }
+
+    /// 413 (or too large after gzip): halves become new batches, due now; a single event
+    /// is dropped. Splitting is safe: the server refused the whole batch.
+    fn split_too_large(&mut self, index: usize) -> Verdict {
+        let batch = self.queue.remove(index);
+        let stream = batch.content.stream;
+        let template = batch.content.clone_without_events();
+        let mut events = batch.content.events;
+        if events.len() <= 1 {
+            self.count_dropped(stream, events.len());
+            return Verdict::Dropped {
+                stream,
+                events: events.len(),
+                reason: format!("a single {} event is larger than the server accepts", stream.tag()),
+            };
+        }
+        let second = events.split_off(events.len() / 2);
+        for half in [events, second] {
+            let batch_id = self.new_id();
+            self.enqueue(BatchContent { batch_id, events: half, ..template.clone_without_events() });
+        }
+        Verdict::Split
+    }
+
+    /// The unload path (`pagehide`, `visibilitychange` to hidden, `stop()`): seals the
+    /// buffers and picks the waiting batches whose bodies fit in `budget_bytes` of
+    /// keepalive, cutting a never-attempted batch that does not fit into one that does.
+    /// What is not picked stays in the outbox for `persisted()`.
+    pub fn plan_keepalive(&mut self, now_ms: u64, budget_bytes: usize) -> Vec<Send> {
+        self.seal_buffers();
+        let mut left = budget_bytes;
+        let mut sends = Vec::new();
+        let mut index = 0;
+        while index < self.queue.len() {
+            let batch = &self.queue[index];
+            if batch.delivery != Delivery::Waiting {
+                index += 1;
+                continue;
+            }
+            let len = batch.content.body_len(now_ms);
+            if len > left && !batch.maybe_delivered {
+                self.cut_to_fit(index, now_ms, left);
+            }
+            let batch = &mut self.queue[index];
+            let len = batch.content.body_len(now_ms);
+            if len <= left {
+                left -= len;
+                batch.delivery = Delivery::HandedToKeepalive;
+                sends.push(Send {
+                    batch_id: batch.content.batch_id.clone(),
+                    stream: batch.content.stream,
+                    body: batch.content.body(now_ms),
+                    events: batch.content.events.len(),
+                });
+            }
+            index += 1;
+        }
+        sends
+    }
+
+    /// Replaces the batch at `index` by a new one holding the longest prefix of its
+    /// events whose body fits in `bytes`, followed by a new one with the rest.
+    fn cut_to_fit(&mut self, index: usize, now_ms: u64, bytes: usize) {
+        let content = &self.queue[index].content;
+        let mut len = content.clone_without_events().body_len(now_ms);
+        let mut fits = 0;
+        for (i, event) in content.events.iter().enumerate() {
+            len += event.len() + usize::from(i > 0);
+            if len > bytes {
+                break;
+            }
+            fits += 1;
+        }
+        if fits == 0 {
+            return;
+        }
+        let mut batch = self.queue.remove(index);
+        let rest = batch.content.events.split_off(fits);
+        let first = std::mem::take(&mut batch.content.events);
+        for (offset, events) in [first, rest].into_iter().enumerate() {
+            let batch_id = self.new_id();
+            let content = BatchContent { batch_id, events, ..batch.content.clone_without_events() };
+            self.queue.insert(index + offset, QueuedBatch { content, ..batch_shell(&batch) });
+        }
+    }
+
+    /// Marks a keepalive batch as answered while the page still lives.
+    pub fn keepalive_answered(&mut self, batch_id: &str, outcome: Outcome, now_ms: u64) -> Verdict {
+        if let Some(batch) = self.queue.iter_mut().find(|b| b.content.batch_id == batch_id) {
+            batch.delivery = Delivery::InFlight;
+        }
+        self.complete(batch_id, outcome, now_ms)
+    }
+
+    /// Everything not yet acknowledged and not handed to a keepalive fetch, in a text
+    /// form a later page can `adopt`; `None` when there is nothing. Batches in flight
+    /// are included: an unload cancels their fetch, and the server deduplicates by
+    /// `batch_id` if it did arrive.
+    pub fn persisted(&self) -> Option<String> {
+        let mut out = String::new();
+        for batch in self.queue.iter().filter(|b| b.delivery != Delivery::HandedToKeepalive) {
+            if out.is_empty() {
+                out.push_str(PERSIST_MAGIC);
+                out.push('\n');
+            }
+            let c = &batch.content;
+            let (session_id, started) = match &c.replay_session {
+                Some(s) => (s.browser_session_id.as_str(), s.started_at_ms.to_string()),
+                None => ("-", "-".to_string()),
+            };
+            out.push_str(&format!(
+                "B\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                c.stream.tag(),
+                c.batch_id,
+                c.segment_id,
+                session_id,
+                started,
+                u8::from(batch.maybe_delivered),
+                c.events.len()
+            ));
+            for event in &c.events {
+                // JSON text never holds a raw newline: one event per line.
+                out.push_str(event);
+                out.push('\n');
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Takes over batches persisted by an earlier page; they keep their ids and are due
+    /// now. Returns how many batches were adopted.
+    pub fn adopt(&mut self, persisted: &str) -> Result<usize, String> {
+        let mut lines = persisted.lines();
+        if lines.next() != Some(PERSIST_MAGIC) {
+            return Err("not a sightline outbox".into());
+        }
+        let mut adopted = Vec::new();
+        while let Some(header) = lines.next() {
+            let fields: Vec<&str> = header.split('\t').collect();
+            let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields[..] else {
+                return Err(format!("bad batch header: {header:?}"));
+            };
+            let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or("bad stream")?;
+            let count: usize = count.parse().map_err(|_| "bad event count")?;
+            let events: Vec<String> = lines.by_ref().take(count).map(str::to_string).collect();
+            if events.len() != count {
+                return Err("truncated batch".into());
+            }
+            let replay_session = match stream {
+                Stream::Analytics => None,
+                Stream::Replay => Some(ReplaySession {
+                    browser_session_id: session_id.to_string(),
+                    started_at_ms: started.parse().map_err(|_| "bad started_at_ms")?,
+                }),
+            };
+            if self.queue.iter().any(|q| q.content.batch_id == batch_id) {
+                continue;
+            }
+            adopted.push(QueuedBatch {
+                content: BatchContent {
+                    stream,
+                    batch_id: batch_id.to_string(),
+                    segment_id: segment_id.to_string(),
+                    replay_session,
+                    events,
+                },
+                failed_attempts: 0,
+                next_attempt_at_ms: 0,
+                delivery: Delivery::Waiting,
+                maybe_delivered: maybe == "1",
+            });
+        }
+        let count = adopted.len();
+        self.queue.extend(adopted);
+        Ok(count)
+    }
+
+    /// Drops batches another page adopted from this page's persisted copy (their ids),
+    /// unless an attempt of ours is under way.
+    pub fn forget_adopted(&mut self, batch_ids: &[String]) {
+        self.queue.retain(|b| b.delivery == Delivery::InFlight || !batch_ids.contains(&b.content.batch_id));
+    }
+
+    /// Ids of the batches `persisted()` would write.
+    pub fn persisted_ids(&self) -> Vec<String> {
+        self.queue
+            .iter()
+            .filter(|b| b.delivery != Delivery::HandedToKeepalive)
+            .map(|b| b.content.batch_id.clone())
+            .collect()
+    }
+
+    /// `clearBuffer()`: drops every event not yet acknowledged; in-flight answers that
+    /// arrive later are ignored. Returns the analytics events dropped.
+    pub fn clear(&mut self) -> usize {
+        let queued = self.stats().queued_events;
+        self.analytics = Buffer::default();
+        self.replay = Buffer::default();
+        self.queue.clear();
+        self.dropped += queued as u64;
+        queued
+    }
+
+    pub fn stats(&self) -> Stats {
+        let queued = self.analytics.events.len()
+            + self
+                .queue
+                .iter()
+                .filter(|b| b.content.stream == Stream::Analytics)
+                .map(|b| b.content.events.len())
+                .sum::<usize>();
+        Stats { queued_events: queued, delivered_events: self.delivered, dropped_events: self.dropped }
+    }
+
+    /// Whether anything (either stream) is buffered or queued.
+    pub fn is_empty(&self) -> bool {
+        self.analytics.events.is_empty() && self.replay.events.is_empty() && self.queue.is_empty()
+    }
+}
+
+fn batch_shell(batch: &QueuedBatch) -> QueuedBatch {
+    QueuedBatch {
+        content: batch.content.clone_without_events(),
+        failed_attempts: batch.failed_attempts,
+        next_attempt_at_ms: batch.next_attempt_at_ms,
+        delivery: batch.delivery,
+        maybe_delivered: batch.maybe_delivered,
+    }
+}
+
+impl BatchContent {
+    fn clone_without_events(&self) -> BatchContent {
+        BatchContent {
+            stream: self.stream,
+            batch_id: self.batch_id.clone(),
+            segment_id: self.segment_id.clone(),
+            replay_session: self.replay_session.clone(),
+            events: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "outbox_tests.rs"]
+mod tests;

@@ -1,0 +1,390 @@
+//! Outbox tests driven by a virtual clock and a fake server (no I/O, no waiting).
+
+use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Deterministic randomness: a counter for ids, a fixed byte pattern for jitter.
+fn counter_random() -> RandomSource {
+    let mut n: u64 = 0;
+    Box::new(move || {
+        n += 1;
+        let mut bytes = [0x80u8; 16];
+        bytes[8..16].copy_from_slice(&n.to_le_bytes());
+        bytes
+    })
+}
+
+fn new_outbox(max_events: usize) -> Outbox {
+    Outbox::new("seg".into(), max_events, Backoff::for_uploads(1_000, 60_000), counter_random())
+}
+
+fn event(i: usize) -> String {
+    format!(r#"{{"event_type":"e","event_at_ms":{i},"data":{{"i":{i}}}}}"#)
+}
+
+fn body_events(body: &str) -> (String, Vec<u64>) {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let ids = v["events"].as_array().unwrap().iter().map(|e| e["data"]["i"].as_u64().unwrap()).collect();
+    (v["batch_id"].as_str().unwrap().to_string(), ids)
+}
+
+/// A server that stores batches by id (deduplicating) and answers from a script.
+#[derive(Default)]
+struct FakeServer {
+    script: Vec<Outcome>,
+    requests: Vec<(String, Vec<u64>)>,
+    stored: BTreeMap<String, Vec<u64>>,
+}
+
+impl FakeServer {
+    fn answer(&mut self, body: &str) -> Outcome {
+        let (batch_id, events) = body_events(body);
+        self.requests.push((batch_id.clone(), events.clone()));
+        let outcome = if self.script.is_empty() { ok() } else { self.script.remove(0) };
+        if matches!(outcome, Outcome::Status { code: 200..=299, .. }) {
+            self.stored.entry(batch_id).or_insert(events);
+        }
+        outcome
+    }
+
+    fn stored_events(&self) -> Vec<u64> {
+        let mut all: Vec<u64> = self.stored.values().flatten().copied().collect();
+        all.sort();
+        all
+    }
+}
+
+fn ok() -> Outcome {
+    Outcome::Status { code: 200, retry_after_ms: None }
+}
+
+fn status(code: u16) -> Outcome {
+    Outcome::Status { code, retry_after_ms: None }
+}
+
+/// The shell's send loop, in miniature: send what is due (if the session resolves),
+/// else report the session failure.
+fn pump(outbox: &mut Outbox, server: &mut FakeServer, now: u64, session_ok: bool) {
+    for send in outbox.take_due(now) {
+        let outcome = if session_ok { server.answer(&send.body) } else { Outcome::SessionUnavailable };
+        outbox.complete(&send.batch_id, outcome, now);
+    }
+}
+
+/// Runs the clock forward, waking at every retry time, until nothing is queued.
+fn run_until_idle(outbox: &mut Outbox, server: &mut FakeServer, mut now: u64, session_ok_from: u64) -> u64 {
+    for _ in 0..10_000 {
+        pump(outbox, server, now, now >= session_ok_from);
+        match outbox.next_wakeup_ms() {
+            Some(at) => now = at.max(now),
+            None => return now,
+        }
+    }
+    panic!("outbox never became idle");
+}
+
+#[test]
+fn seed_bug_events_captured_while_the_session_is_slow_or_failing_are_all_delivered() {
+    // Stack Auth's bug: events were dropped while the access token was not there yet.
+    let mut outbox = new_outbox(50);
+    let mut server = FakeServer::default();
+    let mut now = 1_000;
+    for i in 0..120 {
+        outbox.capture(Stream::Analytics, event(i));
+        now += 25;
+        // The session callback keeps failing for the first 20 seconds.
+        pump(&mut outbox, &mut server, now, false);
+    }
+    outbox.seal_buffers();
+    assert!(server.requests.is_empty(), "nothing can be sent without a session");
+    assert_eq!(outbox.stats().queued_events, 120);
+    run_until_idle(&mut outbox, &mut server, now, 21_000);
+    assert_eq!(server.stored_events(), (0..120).collect::<Vec<_>>());
+    assert_eq!(outbox.stats(), Stats { queued_events: 0, delivered_events: 120, dropped_events: 0 });
+}
+
+#[test]
+fn a_batch_failing_with_503_is_retried_with_the_same_id_and_never_duplicated() {
+    let mut outbox = new_outbox(10);
+    let mut server = FakeServer { script: vec![status(503), status(503), status(503)], ..Default::default() };
+    for i in 0..10 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    run_until_idle(&mut outbox, &mut server, 0, 0);
+    assert_eq!(server.requests.len(), 4);
+    let ids: BTreeSet<&String> = server.requests.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 1, "every retry carries the same batch_id");
+    assert!(server.requests.iter().all(|(_, events)| *events == (0..10).collect::<Vec<_>>()));
+    assert_eq!(server.stored_events(), (0..10).collect::<Vec<_>>());
+    assert_eq!(outbox.stats().delivered_events, 10);
+}
+
+#[test]
+fn retries_back_off_exponentially_and_honour_retry_after() {
+    let mut outbox = new_outbox(1);
+    outbox.capture(Stream::Analytics, event(0));
+    let mut now = 0;
+    let mut delays = Vec::new();
+    for _ in 0..8 {
+        let send = outbox.take_due(now).pop().unwrap();
+        outbox.complete(&send.batch_id, status(503), now);
+        let next = outbox.next_wakeup_ms().unwrap();
+        delays.push(next - now);
+        now = next;
+    }
+    // Jitter bytes are 0x80 (factor ~1.0): 1 s doubling to the 60 s cap.
+    let expected = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000];
+    for (delay, expected) in delays.iter().zip(expected) {
+        assert!((*delay as f64 - expected as f64).abs() <= expected as f64 * 0.01, "{delays:?}");
+    }
+    let send = outbox.take_due(now).pop().unwrap();
+    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after_ms: Some(600_000) }, now);
+    assert_eq!(outbox.next_wakeup_ms(), Some(now + 600_000));
+    assert!(outbox.take_due(now + 599_999).is_empty());
+}
+
+#[test]
+fn status_400_drops_and_counts_the_batch() {
+    let mut outbox = new_outbox(5);
+    let mut server = FakeServer { script: vec![status(400)], ..Default::default() };
+    for i in 0..7 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    outbox.seal_buffers();
+    let sends = outbox.take_due(0);
+    let first = server.answer(&sends[0].body);
+    assert!(matches!(outbox.complete(&sends[0].batch_id, first, 0), Verdict::Dropped { events: 5, .. }));
+    let second = server.answer(&sends[1].body);
+    outbox.complete(&sends[1].batch_id, second, 0);
+    assert_eq!(outbox.stats(), Stats { queued_events: 0, delivered_events: 2, dropped_events: 5 });
+    assert_eq!(server.requests.len(), 2, "a 400 is not retried");
+}
+
+#[test]
+fn status_401_403_408_429_and_5xx_keep_the_batch() {
+    for code in [401, 403, 408, 429, 500, 502, 503, 504] {
+        let mut outbox = new_outbox(1);
+        outbox.capture(Stream::Analytics, event(0));
+        let send = outbox.take_due(0).pop().unwrap();
+        assert!(matches!(outbox.complete(&send.batch_id, status(code), 0), Verdict::Retry { .. }), "{code}");
+        assert_eq!(outbox.stats().queued_events, 1, "{code}");
+    }
+}
+
+#[test]
+fn status_413_splits_in_halves_and_drops_a_single_oversized_event() {
+    let mut outbox = new_outbox(8);
+    let mut server =
+        FakeServer { script: vec![status(413), status(413), ok(), status(413)], ..Default::default() };
+    for i in 0..8 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    run_until_idle(&mut outbox, &mut server, 0, 0);
+    let sizes: Vec<usize> = server.requests.iter().map(|(_, e)| e.len()).collect();
+    // 8 → 413 → 4 + 4; the first 4 → 413 → 2 + 2 …
+    assert_eq!(sizes[..3], [8, 4, 4]);
+    assert_eq!(server.stored_events().len() + outbox.stats().dropped_events as usize, 8);
+    assert!(server.stored_events().len() >= 6);
+
+    let mut single = outbox_with_one_event();
+    let send = single.take_due(0).pop().unwrap();
+    let verdict = single.complete(&send.batch_id, status(413), 0);
+    assert!(matches!(verdict, Verdict::Dropped { events: 1, .. }));
+    assert_eq!(single.stats().dropped_events, 1);
+}
+
+fn outbox_with_one_event() -> Outbox {
+    let mut outbox = new_outbox(1);
+    outbox.capture(Stream::Analytics, event(0));
+    outbox
+}
+
+#[test]
+fn batches_form_at_the_event_count_and_before_the_byte_limit() {
+    let mut outbox = new_outbox(50);
+    for i in 0..49 {
+        assert_eq!(outbox.capture(Stream::Analytics, event(i)), Captured::Buffered);
+    }
+    assert_eq!(outbox.capture(Stream::Analytics, event(49)), Captured::BatchFormed);
+    assert_eq!(outbox.take_due(0).len(), 1);
+
+    let mut outbox = new_outbox(500);
+    let big = format!(r#"{{"event_type":"e","event_at_ms":0,"data":{{"s":"{}"}}}}"#, "x".repeat(20_000));
+    let mut formed = 0;
+    for _ in 0..7 {
+        if outbox.capture(Stream::Analytics, big.clone()) == Captured::BatchFormed {
+            formed += 1;
+        }
+    }
+    outbox.seal_buffers();
+    let sends = outbox.take_due(0);
+    assert_eq!(formed, 3);
+    assert!(sends.iter().all(|s| s.body.len() <= Stream::Analytics.max_body_bytes()));
+    assert_eq!(sends.iter().map(|s| s.events).sum::<usize>(), 7);
+}
+
+#[test]
+fn an_event_larger_than_any_batch_is_dropped_and_counted() {
+    let mut outbox = new_outbox(50);
+    let huge = format!(r#"{{"data":"{}"}}"#, "x".repeat(70_000));
+    assert!(matches!(outbox.capture(Stream::Analytics, huge), Captured::DroppedTooLarge { .. }));
+    assert_eq!(outbox.stats().dropped_events, 1);
+}
+
+/// Deterministic sizes for property-style tests.
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    *seed >> 33
+}
+
+#[test]
+fn the_keepalive_planner_never_exceeds_the_budget_and_loses_nothing() {
+    const BUDGET: usize = 64 * 1024;
+    let mut seed = 7;
+    for round in 0..200 {
+        let mut outbox = new_outbox(1 + (lcg(&mut seed) % 100) as usize);
+        let count = lcg(&mut seed) % 400;
+        for i in 0..count as usize {
+            let pad = "p".repeat((lcg(&mut seed) % 3_000) as usize);
+            let e = format!(r#"{{"event_type":"e","event_at_ms":0,"data":{{"i":{i},"pad":"{pad}"}}}}"#);
+            outbox.capture(Stream::Analytics, e);
+        }
+        let already_in_flight = (lcg(&mut seed) % 30_000) as usize;
+        let sends = outbox.plan_keepalive(5, BUDGET - already_in_flight);
+        let sent: usize = sends.iter().map(|s| s.body.len()).sum();
+        assert!(sent + already_in_flight <= BUDGET, "round {round}: {sent} + {already_in_flight}");
+        // Every event is either sent now or in what is persisted, never both.
+        let mut seen: Vec<u64> = sends.iter().flat_map(|s| body_events(&s.body).1).collect();
+        let mut next = outbox_adopting(outbox.persisted().as_deref());
+        next.make_everything_due();
+        seen.extend(next.take_due(0).iter().flat_map(|s| body_events(&s.body).1));
+        seen.sort();
+        assert_eq!(seen, (0..count).collect::<Vec<_>>(), "round {round}");
+    }
+}
+
+fn outbox_adopting(persisted: Option<&str>) -> Outbox {
+    let mut next = Outbox::new("next-page".into(), 50, Backoff::for_uploads(1_000, 60_000), counter_random());
+    if let Some(text) = persisted {
+        next.adopt(text).unwrap();
+    }
+    next
+}
+
+#[test]
+fn the_keepalive_planner_cuts_a_batch_that_does_not_fit() {
+    let mut outbox = new_outbox(500);
+    for i in 0..300 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    let sends = outbox.plan_keepalive(0, 4_000);
+    assert_eq!(sends.len(), 1);
+    assert!(sends[0].body.len() <= 4_000 && sends[0].body.len() > 3_000);
+    assert!(outbox.persisted().is_some());
+}
+
+#[test]
+fn a_batch_that_may_have_reached_the_server_is_never_cut() {
+    let mut outbox = new_outbox(300);
+    for i in 0..300 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    let send = outbox.take_due(0).pop().unwrap();
+    outbox.complete(&send.batch_id, Outcome::NetworkError, 0);
+    let sends = outbox.plan_keepalive(0, 4_000);
+    assert!(sends.is_empty());
+    let persisted = outbox.persisted().unwrap();
+    assert!(persisted.contains(&send.batch_id), "persisted whole, with its id");
+}
+
+#[test]
+fn persisted_batches_keep_their_ids_and_events_on_the_next_page() {
+    let mut outbox = new_outbox(3);
+    outbox.set_replay_session(ReplaySession { browser_session_id: "bs".into(), started_at_ms: 42 });
+    for i in 0..5 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    outbox.capture(Stream::Replay, r#"{"type":4,"data":{"href":"x\ny"},"timestamp":1}"#.into());
+    let in_flight = outbox.take_due(0);
+    outbox.seal_buffers();
+    let before: Vec<Send> = {
+        let mut copy = outbox_adopting(outbox.persisted().as_deref());
+        copy.make_everything_due();
+        copy.take_due(7)
+    };
+    let mut original_bodies: Vec<String> = in_flight.iter().map(|s| s.body.clone()).collect();
+    original_bodies.extend(outbox.take_due(7).into_iter().map(|s| s.body));
+    let rebuilt: Vec<String> = before.iter().map(|s| s.body.clone()).collect();
+    let strip = |b: &String| b.replace("\"sent_at_ms\":0", "\"sent_at_ms\":7");
+    let original: BTreeSet<String> = original_bodies.iter().map(strip).collect();
+    assert_eq!(original, rebuilt.iter().cloned().collect::<BTreeSet<_>>());
+    let replay = before.iter().find(|s| s.stream == Stream::Replay).unwrap();
+    assert!(
+        replay.body.contains("\"browser_session_id\":\"bs\"") && replay.body.contains("\"started_at_ms\":42")
+    );
+    assert!(
+        replay.body.contains("\"segment_id\"")
+            || replay.body.contains("\"session_replay_segment_id\":\"seg\"")
+    );
+}
+
+#[test]
+fn adopting_garbage_is_an_error_and_adopting_twice_is_harmless() {
+    let mut outbox = new_outbox(5);
+    assert!(outbox.adopt("hello").is_err());
+    assert!(outbox.adopt("sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t3\n{}\n").is_err());
+    let text = "sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t1\n{}\n";
+    assert_eq!(outbox.adopt(text), Ok(1));
+    assert_eq!(outbox.adopt(text), Ok(0));
+    assert_eq!(outbox.stats().queued_events, 1);
+}
+
+#[test]
+fn clear_drops_everything_unacknowledged_and_late_answers_are_ignored() {
+    let mut outbox = new_outbox(2);
+    for i in 0..5 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    let in_flight = outbox.take_due(0);
+    assert_eq!(outbox.clear(), 5);
+    assert_eq!(outbox.complete(&in_flight[0].batch_id, ok(), 0), Verdict::Unknown);
+    assert_eq!(outbox.stats(), Stats { queued_events: 0, delivered_events: 0, dropped_events: 5 });
+    assert!(outbox.persisted().is_none());
+}
+
+#[test]
+fn flush_skips_the_retry_delay() {
+    let mut outbox = outbox_with_one_event();
+    let send = outbox.take_due(0).pop().unwrap();
+    outbox.complete(&send.batch_id, status(503), 0);
+    assert!(outbox.take_due(10).is_empty());
+    outbox.make_everything_due();
+    assert_eq!(outbox.take_due(10).len(), 1);
+}
+
+#[test]
+fn a_replay_session_change_seals_the_old_sessions_events() {
+    let mut outbox = new_outbox(50);
+    outbox.set_replay_session(ReplaySession { browser_session_id: "a".into(), started_at_ms: 1 });
+    outbox.capture(Stream::Replay, "{}".into());
+    outbox.set_replay_session(ReplaySession { browser_session_id: "b".into(), started_at_ms: 2 });
+    outbox.capture(Stream::Replay, "{}".into());
+    outbox.seal_buffers();
+    let bodies: Vec<String> = outbox.take_due(0).into_iter().map(|s| s.body).collect();
+    assert_eq!(bodies.len(), 2);
+    assert!(bodies[0].contains("\"browser_session_id\":\"a\""));
+    assert!(bodies[1].contains("\"browser_session_id\":\"b\""));
+}
+
+#[test]
+fn a_keepalive_answer_received_while_the_page_lives_is_applied() {
+    let mut outbox = new_outbox(5);
+    outbox.capture(Stream::Analytics, event(0));
+    let sends = outbox.plan_keepalive(0, 65_536);
+    assert!(outbox.persisted().is_none(), "handed to keepalive: not persisted");
+    outbox.keepalive_answered(&sends[0].batch_id, status(503), 0);
+    assert!(outbox.persisted().is_some(), "a failed keepalive is kept again");
+    let send = outbox.take_due(u64::MAX / 2).pop().unwrap();
+    outbox.complete(&send.batch_id, ok(), 0);
+    assert_eq!(outbox.stats().delivered_events, 1);
+}
