@@ -6,6 +6,7 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod browser_session;
 pub mod config;
 pub mod ids;
 pub mod json;

@@ -1,6 +1,12 @@
 //! The browser shell: carries inputs from the browser into `core` and its answers out.
 //! Everything here is wasm32-only glue (web-sys, js-sys, gloo-timers, fetch).
 
+pub mod autocapture;
+pub mod listener;
+pub mod options;
 pub mod session;
 pub mod sightline;
+pub mod storage;
+pub mod transport;
+pub mod uploader;
 pub mod util;

@@ -55,22 +55,16 @@ impl SessionSource {
         };
         let value = if result.has_type::<js_sys::Promise>() {
             let promise: js_sys::Promise = result.unchecked_into();
+            let timed_out = JsValue::from_str("__sightline_session_timeout__");
             let timeout = js_sys::Promise::new(&mut |resolve, _| {
                 if let Some(window) = web_sys::window() {
-                    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_1(
                         &resolve,
                         SESSION_TIMEOUT_MS as i32,
+                        &timed_out,
                     );
                 }
             });
-            let timed_out = JsValue::from_str("__sightline_session_timeout__");
-            let timeout = timeout.then(
-                &Closure::once_into_js({
-                    let t = timed_out.clone();
-                    move |_: JsValue| t
-                })
-                .unchecked_into(),
-            );
             let race = js_sys::Promise::race(&js_sys::Array::of2(&promise, &timeout));
             match JsFuture::from(race).await {
                 Ok(v) if v == timed_out => return Err(SessionError::TimedOut),

@@ -1,6 +1,233 @@
-//! The JS-facing class `Sightline` (api.md).
+//! The JS-facing class `Sightline` (api.md): options in, calls out. It owns the shell's
+//! pieces and wires them to each other; the deciding happens in `core`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+use crate::core::backoff::Backoff;
+use crate::core::batch::Stream;
+use crate::core::config::Config;
+use crate::core::outbox::Outbox;
+use crate::web::autocapture::{event_json, Autocapture};
+use crate::web::listener::Listener;
+use crate::web::options::{self, Callbacks};
+use crate::web::session::SessionSource;
+use crate::web::transport::Endpoint;
+use crate::web::uploader::Uploader;
+use crate::web::util::{new_uuid, now_ms, random_bytes, type_error};
+
+/// Largest `data` of one `track()` call, serialized (api.md).
+const MAX_TRACK_DATA_BYTES: usize = 32 * 1024;
+/// Longest `eventType` of one `track()` call, in characters.
+const MAX_EVENT_TYPE_CHARS: u32 = 200;
+
+/// The sightline SDK: analytics events, session replay and the access gate.
+#[wasm_bindgen]
+pub struct Sightline {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    #[allow(dead_code)]
+    callbacks: Callbacks,
+    #[allow(dead_code)]
+    session: SessionSource,
+    uploader: Uploader,
+    running: RefCell<Option<Running>>,
+}
+
+/// What `start()` attached and `stop()` detaches (all of it RAII).
+struct Running {
+    _autocapture: Option<Autocapture>,
+    _listeners: Vec<Listener>,
+    _intervals: Vec<gloo_timers::callback::Interval>,
+}
 
 #[wasm_bindgen]
-pub struct Sightline {}
+impl Sightline {
+    /// Validates `options` (a `TypeError` names the offending field) and prepares the
+    /// SDK; nothing is attached until `start()`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Sightline, JsValue> {
+        let (config, callbacks) = options::parse(&options)?;
+        let session = SessionSource::new(callbacks.get_analytics_session.clone());
+        let endpoint = Endpoint {
+            api_base_url: config.api_base_url.clone(),
+            project_id: config.project_id.clone(),
+            publishable_client_key: config.publishable_client_key.clone(),
+        };
+        let backoff = Backoff::for_uploads(config.upload.retry_initial_delay_ms, config.upload.retry_max_delay_ms);
+        let outbox =
+            Outbox::new(new_uuid(), config.analytics.max_events_per_batch, backoff, Box::new(random_bytes));
+        let uploader = Uploader::new(outbox, endpoint, session.clone());
+        Ok(Sightline { inner: Rc::new(Inner { config, callbacks, session, uploader, running: RefCell::new(None) }) })
+    }
+
+    /// Attaches autocapture, timers and the unload listeners, sends what earlier pages
+    /// persisted. Idempotent.
+    pub fn start(&self) {
+        let inner = &self.inner;
+        if inner.running.borrow().is_some() {
+            return;
+        }
+        let Some(window) = web_sys::window() else { return };
+        let uploader = inner.uploader.clone();
+        // Warm the session cache so the unload path can send synchronously; capture
+        // never waits for it.
+        let session = inner.session.clone();
+        spawn_local(async move {
+            let _ = session.resolve().await;
+        });
+
+        let analytics = &inner.config.analytics;
+        let autocapture = (analytics.enabled && analytics.autocapture).then(|| {
+            let uploader = uploader.clone();
+            Autocapture::start(Rc::new(move |event| uploader.capture(Stream::Analytics, event)))
+        });
+
+        let mut intervals = Vec::new();
+        if analytics.enabled {
+            let uploader = uploader.clone();
+            intervals.push(gloo_timers::callback::Interval::new(analytics.flush_interval_ms as u32, move || {
+                uploader.flush_stream(Stream::Analytics)
+            }));
+        }
+
+        let mut listeners = Vec::new();
+        let on_pagehide = uploader.clone();
+        listeners.push(Listener::new(&window, "pagehide", false, move |_| on_pagehide.unload()));
+        if let Some(document) = window.document() {
+            let on_visibility = uploader.clone();
+            let doc = document.clone();
+            listeners.push(Listener::new(&document, "visibilitychange", false, move |_| {
+                if doc.visibility_state() == web_sys::VisibilityState::Hidden {
+                    on_visibility.unload();
+                } else {
+                    on_visibility.resumed();
+                }
+            }));
+        }
+
+        *inner.running.borrow_mut() =
+            Some(Running { _autocapture: autocapture.flatten(), _listeners: listeners, _intervals: intervals });
+        uploader.adopt_persisted();
+        uploader.send_soon();
+    }
+
+    /// Sends what is buffered with keepalive (within the budget), persists the rest,
+    /// detaches every listener and timer and restores `history`. Idempotent.
+    pub fn stop(&self) {
+        let Some(running) = self.inner.running.borrow_mut().take() else { return };
+        self.inner.uploader.unload();
+        self.inner.uploader.stop_timers();
+        drop(running);
+    }
+
+    /// Queues a custom event. Throws a `TypeError` saying what is wrong with the
+    /// arguments; the SDK keeps working either way.
+    pub fn track(&self, event_type: JsValue, data: JsValue) -> Result<(), JsValue> {
+        let event_type = validate_event_type(&event_type)?;
+        let data_json = serialize_track_data(&event_type, &data)?;
+        if self.inner.config.analytics.enabled {
+            self.inner.uploader.capture(Stream::Analytics, event_json(&event_type, now_ms(), &data_json));
+        }
+        Ok(())
+    }
+
+    /// Sends everything buffered and queued now; resolves with `{sent, pending}`.
+    pub fn flush(&self) -> js_sys::Promise {
+        let uploader = self.inner.uploader.clone();
+        future_to_promise(async move {
+            let (sent, pending) = uploader.flush_now().await;
+            let result = Object::new();
+            Reflect::set(&result, &"sent".into(), &JsValue::from_f64(sent as f64))?;
+            Reflect::set(&result, &"pending".into(), &JsValue::from_f64(pending as f64))?;
+            Ok(result.into())
+        })
+    }
+
+    /// Drops every event not yet acknowledged (buffers and persisted queue).
+    #[wasm_bindgen(js_name = clearBuffer)]
+    pub fn clear_buffer(&self) {
+        self.inner.uploader.clear();
+    }
+
+    /// `{queuedEvents, deliveredEvents, droppedEvents}` for this page (analytics).
+    pub fn stats(&self) -> JsValue {
+        let stats = self.inner.uploader.stats();
+        let result = Object::new();
+        let set = |key: &str, value: f64| {
+            let _ = Reflect::set(&result, &key.into(), &JsValue::from_f64(value));
+        };
+        set("queuedEvents", stats.queued_events as f64);
+        set("deliveredEvents", stats.delivered_events as f64);
+        set("droppedEvents", stats.dropped_events as f64);
+        result.into()
+    }
+}
+
+fn validate_event_type(event_type: &JsValue) -> Result<String, JsValue> {
+    let Some(js) = event_type.dyn_ref::<js_sys::JsString>() else {
+        return Err(type_error("sightline: track(eventType): eventType must be a string"));
+    };
+    let length = js.length();
+    if length == 0 || length > MAX_EVENT_TYPE_CHARS {
+        return Err(type_error(format!(
+            "sightline: track(eventType): eventType must be 1 to {MAX_EVENT_TYPE_CHARS} characters, got {length}"
+        )));
+    }
+    Ok(String::from(js))
+}
+
+/// `data` as JSON: a plain object (or nothing), free of cycles, BigInts, functions and
+/// symbols, at most 32 KiB serialized.
+fn serialize_track_data(event_type: &str, data: &JsValue) -> Result<String, JsValue> {
+    let context = format!("sightline: track({event_type:?}, data)");
+    if data.is_undefined() || data.is_null() {
+        return Ok("{}".into());
+    }
+    if !data.is_object() || data.is_function() || js_sys::Array::is_array(data) {
+        let kind = if js_sys::Array::is_array(data) { "an array".to_string() } else { describe_type(data) };
+        return Err(type_error(format!("{context}: data must be a plain object, got {kind}")));
+    }
+    let prototype = Object::get_prototype_of(data);
+    let object_prototype = Object::get_prototype_of(&Object::new());
+    if !prototype.is_null() && prototype != object_prototype {
+        return Err(type_error(format!("{context}: data must be a plain object, not a class instance")));
+    }
+    let replacer = Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+        |key: JsValue, value: JsValue| {
+            if value.is_function() || value.is_symbol() {
+                let key = key.as_string().unwrap_or_default();
+                return Err(type_error(format!("the value at key {key:?} is {}", describe_type(&value))));
+            }
+            Ok(value)
+        },
+    );
+    let json = js_sys::JSON::stringify_with_replacer(data, replacer.as_ref().unchecked_ref()).map_err(|e| {
+        let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
+        type_error(format!("{context}: data is not JSON-serializable: {message}"))
+    })?;
+    let json = String::from(json);
+    if json.len() > MAX_TRACK_DATA_BYTES {
+        return Err(type_error(format!(
+            "{context}: data is {} bytes serialized; the limit is {MAX_TRACK_DATA_BYTES}",
+            json.len()
+        )));
+    }
+    Ok(json)
+}
+
+fn describe_type(value: &JsValue) -> String {
+    let kind = value.js_typeof().as_string().unwrap_or_default();
+    match kind.as_str() {
+        "object" | "undefined" => format!("an {kind}"),
+        _ => format!("a {kind}"),
+    }
+}

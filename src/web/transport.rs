@@ -1,0 +1,138 @@
+//! Sending batches with `fetch`: Stack Auth's headers (wire.md), gzip through the
+//! browser's `CompressionStream`, `keepalive` on the unload path, a timeout per request.
+
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, RequestCache, RequestCredentials, RequestInit, Response};
+
+use crate::core::backoff::parse_retry_after_ms;
+use crate::core::outbox::Outcome;
+use crate::web::session::AnalyticsSession;
+use crate::web::util::now_ms;
+
+/// An ordinary upload is abandoned (and retried) after this long.
+const REQUEST_TIMEOUT_MS: i32 = 30_000;
+
+/// Browsers refuse a keepalive request once the page's keepalive bodies in flight would
+/// pass 64 KiB.
+pub const KEEPALIVE_BUDGET_BYTES: usize = 64 * 1024;
+
+/// What every request of a page carries.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub api_base_url: String,
+    pub project_id: String,
+    pub publishable_client_key: Option<String>,
+}
+
+impl Endpoint {
+    fn headers(&self, session: Option<&AnalyticsSession>, gzip: bool) -> Result<Headers, JsValue> {
+        let headers = Headers::new()?;
+        let content_type = if gzip { "application/octet-stream" } else { "application/json" };
+        headers.set("content-type", content_type)?;
+        headers.set("x-stack-project-id", &self.project_id)?;
+        headers.set("x-stack-access-type", "client")?;
+        headers.set("x-stack-allow-anonymous-user", "true")?;
+        if let Some(key) = &self.publishable_client_key {
+            headers.set("x-stack-publishable-client-key", key)?;
+        }
+        if let Some(session) = session {
+            if let Some(token) = &session.access_token {
+                headers.set("x-stack-access-token", token)?;
+            }
+            if let Some(token) = &session.refresh_token {
+                headers.set("x-stack-refresh-token", token)?;
+            }
+        }
+        Ok(headers)
+    }
+
+    fn init(&self, path: &str, session: Option<&AnalyticsSession>, body: &JsValue, gzip: bool) -> Result<(String, RequestInit), JsValue> {
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_credentials(RequestCredentials::Omit);
+        init.set_cache(RequestCache::NoStore);
+        init.set_headers(self.headers(session, gzip)?.as_ref());
+        init.set_body(body);
+        Ok((format!("{}{path}", self.api_base_url), init))
+    }
+
+    /// POSTs `body` (gzipped when the browser can), with a timeout. Never fails: every
+    /// failure is an `Outcome`.
+    pub async fn post(&self, path: &str, session: Option<&AnalyticsSession>, body: &str, max_sent_bytes: usize) -> Outcome {
+        let (payload, gzip) = match gzip(body).await {
+            Some(bytes) => (bytes, true),
+            None => (Uint8Array::from(body.as_bytes()), false),
+        };
+        if payload.length() as usize > max_sent_bytes {
+            return Outcome::TooLargeAsSent;
+        }
+        let Ok((url, init)) = self.init(path, session, &payload, gzip) else {
+            return Outcome::NetworkError;
+        };
+        let controller = AbortController::new().ok();
+        if let Some(controller) = &controller {
+            init.set_signal(Some(&controller.signal()));
+        }
+        let timer = controller.as_ref().map(|c| {
+            let c = c.clone();
+            gloo_timers::callback::Timeout::new(REQUEST_TIMEOUT_MS as u32, move || c.abort())
+        });
+        let outcome = fetch_outcome(&url, &init).await;
+        drop(timer);
+        outcome
+    }
+
+    /// A `keepalive` POST of plain JSON for the unload path: starts the request at once
+    /// (synchronously, before the page goes) and returns a future of its outcome, which
+    /// only resolves if the page lives long enough.
+    pub fn post_keepalive(&self, path: &str, session: Option<&AnalyticsSession>, body: &str) -> Option<js_sys::Promise> {
+        let (url, init) = self.init(path, session, &JsValue::from_str(body), false).ok()?;
+        // `keepalive` is not in web-sys's stable RequestInit.
+        js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE).ok()?;
+        let window = web_sys::window()?;
+        Some(window.fetch_with_str_and_init(&url, &init))
+    }
+}
+
+/// Turns a `fetch` promise into an outcome.
+pub async fn response_outcome(promise: js_sys::Promise) -> Outcome {
+    match JsFuture::from(promise).await {
+        Ok(response) => {
+            let response: Response = response.unchecked_into();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .ok()
+                .flatten()
+                .and_then(|v| parse_retry_after_ms(&v, now_ms()));
+            Outcome::Status { code: response.status(), retry_after_ms: retry_after }
+        }
+        Err(_) => Outcome::NetworkError,
+    }
+}
+
+async fn fetch_outcome(url: &str, init: &RequestInit) -> Outcome {
+    let Some(window) = web_sys::window() else {
+        return Outcome::NetworkError;
+    };
+    response_outcome(window.fetch_with_str_and_init(url, init)).await
+}
+
+/// gzip through `CompressionStream`; `None` where the browser lacks it.
+pub async fn gzip(text: &str) -> Option<Uint8Array> {
+    // web-sys marks CompressionStream unstable, so it is constructed by name.
+    let constructor = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("CompressionStream")).ok()?;
+    let constructor: js_sys::Function = constructor.dyn_into().ok()?;
+    let compressor = js_sys::Reflect::construct(&constructor, &Array::of1(&JsValue::from_str("gzip"))).ok()?;
+    let pair: web_sys::ReadableWritablePair = compressor.unchecked_into();
+    let parts = Array::of1(&JsValue::from_str(text));
+    let blob = web_sys::Blob::new_with_str_sequence(&parts).ok()?;
+    let stream = blob.stream();
+    let compressed = stream.pipe_through(&pair);
+    let response = Response::new_with_opt_readable_stream(Some(&compressed)).ok()?;
+    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
+    Some(Uint8Array::new(&buffer))
+}
