@@ -11,3 +11,4 @@ pub mod config;
 pub mod ids;
 pub mod json;
 pub mod outbox;
+pub mod replay;

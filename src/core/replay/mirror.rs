@@ -1,0 +1,54 @@
+//! Node ids. The shell keeps node → id in a JS `WeakMap` (Rust cannot hash DOM nodes);
+//! the `Mirror` decides what id a node gets: the one it already has (so a checkout
+//! reuses ids), or the next never-used one. Walks are pre-order, so a document gets
+//! ids parent-before-children: Document 1, doctype 2, html 3…
+
+#[derive(Debug)]
+pub struct Mirror {
+    next_id: u32,
+}
+
+impl Default for Mirror {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Mirror {
+    pub fn new() -> Self {
+        Self { next_id: 1 }
+    }
+
+    /// The id of a node that has `known` (from an earlier snapshot) or a fresh one;
+    /// the bool is `true` when the id is fresh (the caller must remember it).
+    pub fn id_for(&mut self, known: Option<u32>) -> (u32, bool) {
+        match known {
+            Some(id) => (id, false),
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                (id, true)
+            }
+        }
+    }
+
+    /// The id the next new node will get.
+    pub fn peek_next(&self) -> u32 {
+        self.next_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hands_out_increasing_ids_and_reuses_known_ones() {
+        let mut mirror = Mirror::new();
+        assert_eq!(mirror.id_for(None), (1, true));
+        assert_eq!(mirror.id_for(None), (2, true));
+        assert_eq!(mirror.id_for(Some(1)), (1, false));
+        assert_eq!(mirror.id_for(None), (3, true));
+        assert_eq!(mirror.peek_next(), 4);
+    }
+}

@@ -1,0 +1,304 @@
+//! Turning the records of one MutationObserver callback into one rrweb Mutation event
+//! (rrweb's `MutationBuffer`).
+//!
+//! The records only say *which* nodes to look at; what is emitted is the DOM's state at
+//! the end of the callback: a node added and removed in the batch is simply not in the
+//! document any more, a node added twice is added where it ended up. Known nodes (with
+//! an id) that were removed get a `remove`; every connected added subtree is flattened
+//! into one `add` per node, parents first and later siblings before earlier ones, so
+//! that each `parentId` and `nextId` already exists when the player reaches the add.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+
+use crate::core::json::push_str_literal;
+
+/// A node of the batch, as the shell numbers them (stable within one batch).
+pub type Handle = u32;
+
+/// One `MutationRecord`, with nodes as handles. A record whose target is a shadow root
+/// uses the host as target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    ChildList { target: Handle, added: Vec<Handle>, removed: Vec<Handle> },
+    Attribute { target: Handle, name: String },
+    CharacterData { target: Handle },
+}
+
+/// How an attribute change is recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttributeChange {
+    /// The attribute (as recorded: absolute URLs, masked values).
+    Value(String),
+    /// The attribute was removed: `null`.
+    Removed,
+    /// Not recorded (e.g. an iframe's `src`).
+    Skip,
+}
+
+/// The DOM as the diff needs to see it. The shell implements it over web-sys; tests
+/// over a small tree.
+pub trait MutationDom {
+    /// The id of a node serialized before (or earlier in this batch).
+    fn id_of(&mut self, node: Handle) -> Option<u32>;
+    /// The recorded parent: the parent node, or the host for a shadow root's child.
+    fn parent_of(&mut self, node: Handle) -> Option<Handle>;
+    /// The next sibling within the same child list (light DOM or shadow root).
+    fn next_sibling_of(&mut self, node: Handle) -> Option<Handle>;
+    /// The children to record under `node` (light DOM, then the open shadow root's);
+    /// empty for blocked elements and a `<textarea>` whose value is recorded.
+    fn recorded_children_of(&mut self, node: Handle) -> Vec<Handle>;
+    /// In the document (shadow-including) right now.
+    fn is_connected(&mut self, node: Handle) -> bool;
+    /// Recorded as a blocked placeholder (its children and attribute changes are not).
+    fn is_blocked(&mut self, node: Handle) -> bool;
+    /// Writes the node without children (`"childNodes":[]`), giving it an id if it has
+    /// none; `None` (and nothing written) when the node is not recorded.
+    fn serialize_shallow(&mut self, node: Handle, out: &mut String) -> Option<u32>;
+    /// The recorded content of a text / comment node.
+    fn text_value(&mut self, node: Handle) -> Option<String>;
+    fn attribute_change(&mut self, node: Handle, name: &str) -> AttributeChange;
+}
+
+struct Added {
+    parent_id: u32,
+    handle: Handle,
+    json: std::ops::Range<usize>,
+    children: Vec<usize>,
+}
+
+/// The `data` of the Mutation event for one observer callback, or `None` when there is
+/// nothing to send.
+pub fn diff(records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
+    let mut roots: Vec<Handle> = Vec::new();
+    let mut root_set: HashSet<Handle> = HashSet::new();
+    let mut removes: Vec<(u32, u32)> = Vec::new();
+    let mut removed_ids: HashSet<u32> = HashSet::new();
+    let mut texts: Vec<Handle> = Vec::new();
+    let mut text_set: HashSet<Handle> = HashSet::new();
+    let mut attributes: Vec<(Handle, Vec<String>)> = Vec::new();
+    let mut attribute_index: HashMap<Handle, usize> = HashMap::new();
+
+    for record in records {
+        match record {
+            Record::CharacterData { target } => {
+                if text_set.insert(*target) {
+                    texts.push(*target);
+                }
+            }
+            Record::Attribute { target, name } => {
+                let index = *attribute_index.entry(*target).or_insert_with(|| {
+                    attributes.push((*target, Vec::new()));
+                    attributes.len() - 1
+                });
+                let names = &mut attributes[index].1;
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            Record::ChildList { target, added, removed } => {
+                for node in removed {
+                    // Only nodes the player knows need removing; the first removal is
+                    // from the parent the player has them under (later ones are moves
+                    // inside this batch).
+                    let Some(id) = dom.id_of(*node) else { continue };
+                    let Some(parent_id) = dom.id_of(*target) else { continue };
+                    if removed_ids.insert(id) {
+                        removes.push((parent_id, id));
+                    }
+                }
+                for node in added {
+                    if root_set.insert(*node) {
+                        roots.push(*node);
+                    }
+                }
+            }
+        }
+    }
+
+    // Serialize every connected added subtree once (ids in pre-order).
+    let mut json = String::new();
+    let mut nodes: Vec<Added> = Vec::new();
+    let mut tops: Vec<usize> = Vec::new();
+    let mut added_ids: HashSet<u32> = HashSet::new();
+    for &root in &roots {
+        if !dom.is_connected(root) {
+            continue;
+        }
+        let Some(parent) = dom.parent_of(root) else { continue };
+        let mut ancestor = Some(parent);
+        let mut covered = false;
+        while let Some(a) = ancestor {
+            if root_set.contains(&a) {
+                covered = true;
+                break;
+            }
+            ancestor = dom.parent_of(a);
+        }
+        if covered {
+            continue; // recorded with the added ancestor's subtree
+        }
+        let Some(parent_id) = dom.id_of(parent) else { continue };
+        if dom.is_blocked(parent) {
+            continue;
+        }
+        if let Some(index) = serialize_subtree(dom, root, parent_id, &mut json, &mut nodes, &mut added_ids) {
+            tops.push(index);
+        }
+    }
+
+    let mut out = String::with_capacity(json.len() + nodes.len() * 40 + 64);
+    out.push_str("{\"source\":0,\"texts\":[");
+    let mut first = true;
+    for &node in &texts {
+        let Some(id) = dom.id_of(node) else { continue };
+        if added_ids.contains(&id) || removed_ids.contains(&id) || !dom.is_connected(node) {
+            continue;
+        }
+        let Some(value) = dom.text_value(node) else { continue };
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let _ = write!(out, "{{\"id\":{id},\"value\":");
+        push_str_literal(&mut out, &value);
+        out.push('}');
+    }
+    let texts_empty = first;
+
+    out.push_str("],\"attributes\":[");
+    let mut first = true;
+    for (node, names) in &attributes {
+        let Some(id) = dom.id_of(*node) else { continue };
+        if added_ids.contains(&id)
+            || removed_ids.contains(&id)
+            || !dom.is_connected(*node)
+            || dom.is_blocked(*node)
+        {
+            continue;
+        }
+        let mut entry = String::new();
+        for name in names {
+            let change = dom.attribute_change(*node, name);
+            if change == AttributeChange::Skip {
+                continue;
+            }
+            if !entry.is_empty() {
+                entry.push(',');
+            }
+            push_str_literal(&mut entry, name);
+            match change {
+                AttributeChange::Value(v) => {
+                    entry.push(':');
+                    push_str_literal(&mut entry, &v);
+                }
+                _ => entry.push_str(":null"),
+            }
+        }
+        if entry.is_empty() {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let _ = write!(out, "{{\"id\":{id},\"attributes\":{{{entry}}}}}");
+    }
+    let attributes_empty = first;
+
+    out.push_str("],\"removes\":[");
+    for (i, (parent_id, id)) in removes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{{\"parentId\":{parent_id},\"id\":{id}}}");
+    }
+
+    out.push_str("],\"adds\":[");
+    let mut first = true;
+    for &top in tops.iter().rev() {
+        write_adds(dom, top, &nodes, &json, &mut out, &mut first);
+    }
+    out.push_str("]}");
+
+    if texts_empty && attributes_empty && removes.is_empty() && nodes.is_empty() {
+        return None;
+    }
+    Some(out)
+}
+
+fn serialize_subtree(
+    dom: &mut dyn MutationDom,
+    node: Handle,
+    parent_id: u32,
+    json: &mut String,
+    nodes: &mut Vec<Added>,
+    added_ids: &mut HashSet<u32>,
+) -> Option<usize> {
+    let start = json.len();
+    let id = dom.serialize_shallow(node, json)?;
+    if !added_ids.insert(id) {
+        json.truncate(start); // already recorded in this batch
+        return None;
+    }
+    let index = nodes.len();
+    nodes.push(Added { parent_id, handle: node, json: start..json.len(), children: Vec::new() });
+    for child in dom.recorded_children_of(node) {
+        if let Some(child_index) = serialize_subtree(dom, child, id, json, nodes, added_ids) {
+            nodes[index].children.push(child_index);
+        }
+    }
+    Some(index)
+}
+
+/// The id of the first following sibling that is recorded (unrecorded ones are skipped).
+fn next_id(dom: &mut dyn MutationDom, node: Handle) -> Option<u32> {
+    let mut sibling = dom.next_sibling_of(node);
+    while let Some(s) = sibling {
+        if let Some(id) = dom.id_of(s) {
+            return Some(id);
+        }
+        sibling = dom.next_sibling_of(s);
+    }
+    None
+}
+
+fn write_adds(
+    dom: &mut dyn MutationDom,
+    index: usize,
+    nodes: &[Added],
+    json: &str,
+    out: &mut String,
+    first: &mut bool,
+) {
+    let node = &nodes[index];
+    if !*first {
+        out.push(',');
+    }
+    *first = false;
+    let _ = write!(out, "{{\"parentId\":{},\"nextId\":", node.parent_id);
+    match next_id(dom, node.handle) {
+        Some(id) => {
+            let _ = write!(out, "{id}");
+        }
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"node\":");
+    out.push_str(&json[node.json.clone()]);
+    out.push('}');
+    for &child in node.children.iter().rev() {
+        write_adds(dom, child, nodes, json, out, first);
+    }
+}
+
+/// The `data` of the Mutation event that attaches a same-origin iframe's document
+/// (serialized with its whole subtree) to the iframe element.
+pub fn attach_iframe_data(iframe_id: u32, document_json: &str) -> String {
+    format!(
+        "{{\"source\":0,\"adds\":[{{\"parentId\":{iframe_id},\"nextId\":null,\"node\":{document_json}}}],\"removes\":[],\"texts\":[],\"attributes\":[],\"isAttachIframe\":true}}"
+    )
+}
+
+#[cfg(test)]
+#[path = "mutation_tests.rs"]
+mod tests;

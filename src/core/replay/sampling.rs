@@ -1,0 +1,316 @@
+//! Rate limits of the high-frequency sources, with time passed in (ms since epoch).
+//! Each component answers with event `data` to emit now, and with a `deadline` at which
+//! the shell must call `poll` (a trailing emission); nothing here reads a clock.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use super::node::push_number;
+
+/// One mouse / touch position sample per 50 ms.
+pub const MOUSE_SAMPLE_MS: u64 = 50;
+/// Samples are sent at most every 500 ms.
+pub const MOUSE_FLUSH_MS: u64 = 500;
+pub const SCROLL_INTERVAL_MS: u64 = 100;
+pub const RESIZE_INTERVAL_MS: u64 = 200;
+
+/// rrweb's mousemove recording: samples every 50 ms; the first sample after a quiet
+/// period is sent at once, later ones at most every 500 ms, each with `timeOffset` =
+/// sample time − send time (≤ 0).
+#[derive(Debug)]
+pub struct MoveSampler {
+    source: u8,
+    last_sample_ms: Option<u64>,
+    last_flush_ms: Option<u64>,
+    positions: Vec<(f64, f64, i64, u64)>,
+}
+
+impl MoveSampler {
+    /// `source`: 1 MouseMove or 6 TouchMove.
+    pub fn new(source: u8) -> Self {
+        Self { source, last_sample_ms: None, last_flush_ms: None, positions: Vec::new() }
+    }
+
+    /// A move to `(x, y)` over the node `id` (-1: unknown). Returns `data` to send now.
+    pub fn on_move(&mut self, now_ms: u64, x: f64, y: f64, id: i64) -> Option<String> {
+        if self.last_sample_ms.is_some_and(|t| now_ms < t + MOUSE_SAMPLE_MS) {
+            return None;
+        }
+        self.last_sample_ms = Some(now_ms);
+        self.positions.push((x, y, id, now_ms));
+        if self.last_flush_ms.map_or(true, |t| now_ms >= t + MOUSE_FLUSH_MS) {
+            return self.flush(now_ms);
+        }
+        None
+    }
+
+    /// When `poll` must run to send waiting samples.
+    pub fn deadline(&self) -> Option<u64> {
+        if self.positions.is_empty() {
+            None
+        } else {
+            Some(self.last_flush_ms.map_or(0, |t| t + MOUSE_FLUSH_MS))
+        }
+    }
+
+    pub fn poll(&mut self, now_ms: u64) -> Option<String> {
+        match self.deadline() {
+            Some(deadline) if now_ms >= deadline => self.flush(now_ms),
+            _ => None,
+        }
+    }
+
+    /// Sends whatever is waiting (before an upload or unload); `now_ms` is the event's
+    /// timestamp.
+    pub fn flush(&mut self, now_ms: u64) -> Option<String> {
+        if self.positions.is_empty() {
+            return None;
+        }
+        self.last_flush_ms = Some(now_ms);
+        let mut out = format!("{{\"source\":{},\"positions\":[", self.source);
+        for (i, (x, y, id, at)) in self.positions.drain(..).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"x\":");
+            push_number(&mut out, x);
+            out.push_str(",\"y\":");
+            push_number(&mut out, y);
+            let _ = write!(out, ",\"id\":{id},\"timeOffset\":{}}}", at as i64 - now_ms as i64);
+        }
+        out.push_str("]}");
+        Some(out)
+    }
+}
+
+/// At most one event per `interval` per key (leading edge at once, the latest value of
+/// the rest at the end of the interval). Used for scroll (key: the target's id).
+#[derive(Debug)]
+pub struct KeyedThrottle {
+    interval_ms: u64,
+    /// key → (last sent at, value waiting to be sent)
+    entries: HashMap<u32, (u64, Option<String>)>,
+}
+
+impl KeyedThrottle {
+    pub fn new(interval_ms: u64) -> Self {
+        Self { interval_ms, entries: HashMap::new() }
+    }
+
+    pub fn on_event(&mut self, now_ms: u64, key: u32, data: String) -> Option<String> {
+        let interval = self.interval_ms;
+        // Keys idle for a whole interval carry no state worth keeping.
+        self.entries.retain(|_, (sent, pending)| pending.is_some() || now_ms < *sent + interval);
+        match self.entries.get_mut(&key) {
+            Some((_, pending)) => {
+                *pending = Some(data);
+                None
+            }
+            None => {
+                self.entries.insert(key, (now_ms, None));
+                Some(data)
+            }
+        }
+    }
+
+    pub fn deadline(&self) -> Option<u64> {
+        self.entries.values().filter(|(_, p)| p.is_some()).map(|(sent, _)| sent + self.interval_ms).min()
+    }
+
+    pub fn poll(&mut self, now_ms: u64) -> Vec<String> {
+        let interval = self.interval_ms;
+        let mut due = Vec::new();
+        for (sent, pending) in self.entries.values_mut() {
+            if pending.is_some() && now_ms >= *sent + interval {
+                due.extend(pending.take());
+                *sent = now_ms;
+            }
+        }
+        due
+    }
+
+    pub fn flush(&mut self, now_ms: u64) -> Vec<String> {
+        let mut due = Vec::new();
+        for (sent, pending) in self.entries.values_mut() {
+            if let Some(p) = pending.take() {
+                due.push(p);
+                *sent = now_ms;
+            }
+        }
+        due
+    }
+}
+
+/// ViewportResize: at most one per 200 ms, and only when the size differs from the
+/// last one recorded (the Meta event's size counts).
+#[derive(Debug)]
+pub struct ViewportTracker {
+    recorded: (f64, f64),
+    last_sent_ms: Option<u64>,
+    pending: Option<(f64, f64)>,
+}
+
+impl ViewportTracker {
+    pub fn new(width: f64, height: f64) -> Self {
+        Self { recorded: (width, height), last_sent_ms: None, pending: None }
+    }
+
+    /// The size a Meta event just recorded.
+    pub fn reset(&mut self, width: f64, height: f64) {
+        self.recorded = (width, height);
+        self.pending = None;
+    }
+
+    pub fn on_resize(&mut self, now_ms: u64, width: f64, height: f64) -> Option<String> {
+        if self.last_sent_ms.is_some_and(|t| now_ms < t + RESIZE_INTERVAL_MS) {
+            self.pending = Some((width, height));
+            return None;
+        }
+        self.send(now_ms, (width, height))
+    }
+
+    pub fn deadline(&self) -> Option<u64> {
+        self.pending.map(|_| self.last_sent_ms.unwrap_or(0) + RESIZE_INTERVAL_MS)
+    }
+
+    pub fn poll(&mut self, now_ms: u64) -> Option<String> {
+        match (self.pending, self.deadline()) {
+            (Some(size), Some(deadline)) if now_ms >= deadline => {
+                self.pending = None;
+                self.send(now_ms, size)
+            }
+            _ => None,
+        }
+    }
+
+    fn send(&mut self, now_ms: u64, size: (f64, f64)) -> Option<String> {
+        if size == self.recorded {
+            return None;
+        }
+        self.recorded = size;
+        self.last_sent_ms = Some(now_ms);
+        Some(super::event::viewport_resize_data(size.0, size.1))
+    }
+}
+
+/// Input events are sent only when an element's (recorded) value or checked state
+/// differs from the last one sent for it.
+#[derive(Debug, Default)]
+pub struct InputDedup {
+    last: HashMap<u32, (String, bool)>,
+}
+
+impl InputDedup {
+    /// `true` when `(text, checked)` is new for `id` (and remembers it).
+    pub fn changed(&mut self, id: u32, text: &str, checked: bool) -> bool {
+        match self.last.get(&id) {
+            Some((t, c)) if t == text && *c == checked => false,
+            _ => {
+                self.last.insert(id, (text.to_string(), checked));
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn parse(s: &str) -> Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn mouse_moves_are_sampled_every_50ms_and_flushed_every_500ms() {
+        let t0 = 1_000_000;
+        let mut sampler = MoveSampler::new(1);
+        // The first move after a quiet period is sent at once.
+        let first = sampler.on_move(t0, 1.0, 2.0, 7).unwrap();
+        assert_eq!(
+            parse(&first),
+            json!({"source": 1, "positions": [{"x": 1, "y": 2, "id": 7, "timeOffset": 0}]})
+        );
+        // A move every 10 ms for 600 ms: one kept per 50 ms.
+        let mut sent = Vec::new();
+        for step in 1..=60 {
+            let now = t0 + step * 10;
+            sent.extend(sampler.on_move(now, step as f64, 0.0, 7).map(|d| (now, d)));
+            if let Some(deadline) = sampler.deadline() {
+                if now >= deadline {
+                    sent.extend(sampler.poll(now).map(|d| (now, d)));
+                }
+            }
+        }
+        assert_eq!(sent.len(), 1, "one flush in the next 500 ms");
+        let (flushed_at, data) = &sent[0];
+        assert_eq!(*flushed_at, t0 + 500);
+        let positions = parse(data)["positions"].as_array().unwrap().clone();
+        assert_eq!(positions.len(), 10, "samples at +50 … +500");
+        let offsets: Vec<i64> = positions.iter().map(|p| p["timeOffset"].as_i64().unwrap()).collect();
+        assert_eq!(offsets, vec![-450, -400, -350, -300, -250, -200, -150, -100, -50, 0]);
+        // The last moves wait for the next deadline.
+        assert_eq!(sampler.deadline(), Some(t0 + 1000));
+        let data = sampler.flush(t0 + 620).unwrap();
+        let offsets: Vec<i64> = parse(&data)["positions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["timeOffset"].as_i64().unwrap())
+            .collect();
+        assert_eq!(offsets, vec![-70, -20]);
+        assert_eq!(sampler.flush(t0 + 700), None);
+    }
+
+    #[test]
+    fn touch_moves_use_their_own_source() {
+        let mut sampler = MoveSampler::new(6);
+        assert_eq!(parse(&sampler.on_move(10, 0.0, 0.0, -1).unwrap())["source"], 6);
+    }
+
+    #[test]
+    fn scroll_is_throttled_per_target_with_a_trailing_event() {
+        let mut throttle = KeyedThrottle::new(SCROLL_INTERVAL_MS);
+        assert_eq!(throttle.on_event(0, 1, "a0".into()).as_deref(), Some("a0"));
+        assert_eq!(
+            throttle.on_event(10, 2, "b0".into()).as_deref(),
+            Some("b0"),
+            "other targets are independent"
+        );
+        assert_eq!(throttle.on_event(20, 1, "a1".into()), None);
+        assert_eq!(throttle.on_event(30, 1, "a2".into()), None);
+        assert_eq!(throttle.deadline(), Some(100));
+        assert!(throttle.poll(99).is_empty());
+        assert_eq!(throttle.poll(100), vec!["a2".to_string()]);
+        assert_eq!(throttle.deadline(), None);
+        assert_eq!(throttle.on_event(150, 1, "a3".into()), None, "within 100 ms of the trailing send");
+        assert_eq!(throttle.flush(160), vec!["a3".to_string()]);
+        assert_eq!(throttle.on_event(400, 1, "a4".into()).as_deref(), Some("a4"));
+    }
+
+    #[test]
+    fn viewport_resizes_only_on_change_at_most_every_200ms() {
+        let mut viewport = ViewportTracker::new(800.0, 600.0);
+        assert_eq!(viewport.on_resize(0, 800.0, 600.0), None, "same as Meta");
+        assert_eq!(
+            parse(&viewport.on_resize(10, 700.0, 600.0).unwrap()),
+            json!({"source": 4, "width": 700, "height": 600})
+        );
+        assert_eq!(viewport.on_resize(50, 650.0, 600.0), None);
+        assert_eq!(viewport.on_resize(60, 640.0, 500.0), None);
+        assert_eq!(viewport.deadline(), Some(210));
+        assert_eq!(parse(&viewport.poll(210).unwrap())["width"], 640);
+        assert_eq!(viewport.on_resize(500, 640.0, 500.0), None, "no change");
+    }
+
+    #[test]
+    fn inputs_are_deduplicated_per_element() {
+        let mut dedup = InputDedup::default();
+        assert!(dedup.changed(1, "a", false));
+        assert!(!dedup.changed(1, "a", false));
+        assert!(dedup.changed(2, "a", false));
+        assert!(dedup.changed(1, "a", true));
+        assert!(dedup.changed(1, "ab", true));
+    }
+}
