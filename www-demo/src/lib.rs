@@ -1,0 +1,22 @@
+//! sightline's demo collector: Stack Auth-compatible ingestion into SQLite, the access
+//! check of the demo, a dashboard with a replay viewer, and the demo page's files.
+//!
+//! `main.rs` only parses the command line and runs [`server::serve`] on [`routes::router`];
+//! the tests drive the same router in process.
+
+pub mod body;
+pub mod cli;
+pub mod faults;
+pub mod routes;
+pub mod server;
+pub mod static_files;
+pub mod storage;
+pub mod validation;
+
+pub use routes::{router, AppState};
+
+/// The router for `config`, with its database opened (and created if needed).
+pub fn app(config: cli::Config) -> Result<axum::Router, rusqlite::Error> {
+    let store = storage::Store::open(&config.db)?;
+    Ok(router(AppState::new(config, store)))
+}
