@@ -4,6 +4,7 @@
 pub mod autocapture;
 pub mod listener;
 pub mod options;
+pub mod recorder;
 pub mod session;
 pub mod sightline;
 pub mod storage;

@@ -1,0 +1,178 @@
+//! MutationObserver records → `core::replay::mutation::diff`, with the DOM behind the
+//! `MutationDom` trait. Handles number the nodes of one batch (a JS `Map` keeps them
+//! unique), so the core never holds a JS reference.
+
+use js_sys::Map;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, MutationRecord, Node};
+
+use super::serialize::{is_blocked, Context, Serializer, ELEMENT_NODE, FRAGMENT_NODE, TEXT_NODE};
+use crate::core::replay::mutation::{AttributeChange, Handle, MutationDom, Record};
+use crate::core::replay::node::{recorded_attribute, text_content};
+
+pub struct BatchDom<'s, 'a> {
+    pub serializer: &'s mut Serializer<'a>,
+    pub main: &'s Document,
+    nodes: Vec<Node>,
+    handles: Map,
+}
+
+/// The host when `node` is a shadow root, else `node`.
+fn host_or_self(node: Node) -> Node {
+    if node.node_type() == FRAGMENT_NODE {
+        if let Ok(host) = js_sys::Reflect::get(&node, &JsValue::from_str("host")) {
+            if host.is_object() {
+                return host.unchecked_into();
+            }
+        }
+    }
+    node
+}
+
+impl<'s, 'a> BatchDom<'s, 'a> {
+    pub fn new(serializer: &'s mut Serializer<'a>, main: &'s Document) -> Self {
+        Self { serializer, main, nodes: Vec::new(), handles: Map::new() }
+    }
+
+    fn handle(&mut self, node: Node) -> Handle {
+        if let Some(h) = self.handles.get(&node).as_f64() {
+            return h as Handle;
+        }
+        let h = self.nodes.len() as Handle;
+        self.handles.set(&node, &JsValue::from(h));
+        self.nodes.push(node);
+        h
+    }
+
+    fn node(&self, handle: Handle) -> Node {
+        self.nodes[handle as usize].clone()
+    }
+
+    /// Converts the observer's records.
+    pub fn records(&mut self, records: &js_sys::Array) -> Vec<Record> {
+        let mut out = Vec::with_capacity(records.length() as usize);
+        for record in records.iter() {
+            let record: MutationRecord = record.unchecked_into();
+            let Some(target) = record.target() else { continue };
+            let target = self.handle(host_or_self(target));
+            match record.type_().as_str() {
+                "childList" => {
+                    let list = |dom: &mut Self, nodes: web_sys::NodeList| {
+                        (0..nodes.length()).filter_map(|i| nodes.item(i)).map(|n| dom.handle(n)).collect()
+                    };
+                    let added = list(self, record.added_nodes());
+                    let removed = list(self, record.removed_nodes());
+                    out.push(Record::ChildList { target, added, removed });
+                }
+                "attributes" => {
+                    if let Some(name) = record.attribute_name() {
+                        out.push(Record::Attribute { target, name });
+                    }
+                }
+                _ => out.push(Record::CharacterData { target }),
+            }
+        }
+        out
+    }
+
+    fn base_url(&self, node: &Node) -> String {
+        node.base_uri().ok().flatten().unwrap_or_default()
+    }
+
+    fn context(&mut self, node: &Node) -> Context {
+        let main = self.main.clone();
+        self.serializer.context_of(node, &main)
+    }
+}
+
+impl MutationDom for BatchDom<'_, '_> {
+    fn id_of(&mut self, node: Handle) -> Option<u32> {
+        self.serializer.id_of(&self.nodes[node as usize])
+    }
+
+    fn parent_of(&mut self, node: Handle) -> Option<Handle> {
+        let parent = self.nodes[node as usize].parent_node()?;
+        Some(self.handle(host_or_self(parent)))
+    }
+
+    fn next_sibling_of(&mut self, node: Handle) -> Option<Handle> {
+        let sibling = self.nodes[node as usize].next_sibling()?;
+        Some(self.handle(sibling))
+    }
+
+    fn recorded_children_of(&mut self, node: Handle) -> Vec<Handle> {
+        let node = self.node(node);
+        let mut children = Vec::new();
+        if node.node_type() == ELEMENT_NODE {
+            let element = node.unchecked_ref::<Element>();
+            if is_blocked(self.serializer.config, element, element.get_attribute("class").as_deref()) {
+                return children;
+            }
+            if element.local_name() == "textarea"
+                && !element.unchecked_ref::<web_sys::HtmlInputElement>().value().is_empty()
+            {
+                return children;
+            }
+        }
+        let mut child = node.first_child();
+        while let Some(c) = child {
+            child = c.next_sibling();
+            children.push(self.handle(c));
+        }
+        if node.node_type() == ELEMENT_NODE {
+            if let Some(root) = node.unchecked_ref::<Element>().shadow_root() {
+                let mut child = root.first_child();
+                while let Some(c) = child {
+                    child = c.next_sibling();
+                    children.push(self.handle(c));
+                }
+            }
+        }
+        children
+    }
+
+    fn is_connected(&mut self, node: Handle) -> bool {
+        self.nodes[node as usize].is_connected()
+    }
+
+    fn is_blocked(&mut self, node: Handle) -> bool {
+        let node = &self.nodes[node as usize];
+        node.node_type() == ELEMENT_NODE && {
+            let element = node.unchecked_ref::<Element>();
+            is_blocked(self.serializer.config, element, element.get_attribute("class").as_deref())
+        }
+    }
+
+    fn serialize_shallow(&mut self, node: Handle, out: &mut String) -> Option<u32> {
+        let node = self.node(node);
+        let context = self.context(&node);
+        let base = self.base_url(&node);
+        self.serializer.serialize(&node, context, &base, out, false)
+    }
+
+    fn text_value(&mut self, node: Handle) -> Option<String> {
+        let node = self.node(node);
+        let context = self.context(&node);
+        let text = node.node_value()?;
+        if node.node_type() != TEXT_NODE {
+            return Some(text);
+        }
+        Some(text_content(&text, context.text_parent, context.masked_text, &self.base_url(&node)))
+    }
+
+    fn attribute_change(&mut self, node: Handle, name: &str) -> AttributeChange {
+        let node = self.node(node);
+        if node.node_type() != ELEMENT_NODE {
+            return AttributeChange::Skip;
+        }
+        let element = node.unchecked_ref::<Element>();
+        let Some(value) = element.get_attribute(name) else { return AttributeChange::Removed };
+        // Reading the element records a switch to type=password for good.
+        let raw = self.serializer.read_element(element, false);
+        let masks_value = raw.masks_value(self.serializer.config.mask_all_inputs);
+        match recorded_attribute(&raw.tag, name, &value, &self.base_url(&node), masks_value) {
+            Some(v) => AttributeChange::Value(v),
+            None => AttributeChange::Skip,
+        }
+    }
+}

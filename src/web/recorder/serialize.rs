@@ -1,0 +1,371 @@
+//! Reading the DOM into the core's serialized-node model: the full-snapshot walk and
+//! the shallow serialization of mutation adds. Node → id lives in a JS `WeakMap` so a
+//! checkout reuses ids and removed nodes are garbage-collected with their ids.
+//!
+//! Nodes of same-origin iframes come from another JS realm, so types are told apart by
+//! `nodeType` and cast unchecked (`instanceof` would fail across realms).
+
+use std::collections::HashSet;
+
+use js_sys::WeakMap;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, Node};
+
+use crate::core::config::ReplayConfig;
+use crate::core::replay::mirror::Mirror;
+use crate::core::replay::node::{
+    element_kind, text_content, NodeKind, RawElement, SerializedNode, TextParent,
+};
+use crate::core::replay::privacy::{has_class, value_needs_mask};
+
+pub const ELEMENT_NODE: u16 = 1;
+pub const TEXT_NODE: u16 = 3;
+pub const CDATA_NODE: u16 = 4;
+pub const COMMENT_NODE: u16 = 8;
+pub const DOCUMENT_NODE: u16 = 9;
+pub const DOCTYPE_NODE: u16 = 10;
+pub const FRAGMENT_NODE: u16 = 11;
+const SVG_NAMESPACE: &str = "http://www.w3.org/2000/svg";
+
+/// What a node inherits from its ancestors.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub masked_text: bool,
+    pub root_id: Option<u32>,
+    pub is_shadow: bool,
+    pub text_parent: TextParent,
+}
+
+/// Ids, privacy options and what the walk found that needs follow-up.
+pub struct Serializer<'a> {
+    pub ids: &'a WeakMap,
+    pub mirror: &'a mut Mirror,
+    pub passwords: &'a mut HashSet<u32>,
+    pub config: &'a ReplayConfig,
+    /// `[class~="…"], selector` for masked text.
+    pub mask_text_selector: &'a str,
+    /// Readable iframes met during the walk: `(iframe id, its document)`.
+    pub iframes: Vec<(u32, Document)>,
+    /// Open shadow roots met during the walk (to observe).
+    pub shadow_roots: Vec<Node>,
+    /// When set, `<style>` rules are not put into `_cssText` (mutation adds carry the
+    /// CSS in their text children, which later text mutations update).
+    pub style_text_in_children: bool,
+}
+
+/// `[class~="name"]` (a selector matching the class whatever characters it has).
+pub fn class_selector(class: &str) -> String {
+    format!("[class~=\"{}\"]", class.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The selector that marks masked text: the class, plus `maskTextSelector` if set.
+pub fn mask_text_selector(config: &ReplayConfig) -> String {
+    let mut selector = class_selector(&config.mask_text_class);
+    if let Some(extra) = config.mask_text_selector.as_deref().filter(|s| !s.trim().is_empty()) {
+        selector.push_str(", ");
+        selector.push_str(extra);
+    }
+    selector
+}
+
+pub fn id_in(ids: &WeakMap, node: &JsValue) -> Option<u32> {
+    ids.get(node.unchecked_ref()).as_f64().map(|id| id as u32)
+}
+
+/// Whether `element` is recorded as a blocked placeholder.
+pub fn is_blocked(config: &ReplayConfig, element: &Element, class_attribute: Option<&str>) -> bool {
+    if class_attribute.is_some_and(|c| has_class(c, &config.block_class)) {
+        return true;
+    }
+    match config.block_selector.as_deref() {
+        Some(selector) if !selector.trim().is_empty() => element.matches(selector).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// The open shadow root of `element`, if any.
+pub fn shadow_root_of(element: &Element) -> Option<Node> {
+    element.shadow_root().map(Into::into)
+}
+
+/// `element.sheet.cssRules` as text, or `None` when absent or unreadable (cross-origin).
+pub fn stylesheet_text(element: &Element) -> Option<String> {
+    let sheet = js_sys::Reflect::get(element, &JsValue::from_str("sheet")).ok()?;
+    if !sheet.is_object() {
+        return None;
+    }
+    let rules = sheet.unchecked_into::<web_sys::CssStyleSheet>().css_rules().ok()?;
+    let mut css = String::new();
+    for i in 0..rules.length() {
+        if let Some(rule) = rules.item(i) {
+            css.push_str(&rule.css_text());
+        }
+    }
+    Some(css)
+}
+
+impl Serializer<'_> {
+    pub fn id_of(&self, node: &Node) -> Option<u32> {
+        id_in(self.ids, node)
+    }
+
+    fn assign_id(&mut self, node: &Node) -> u32 {
+        let (id, fresh) = self.mirror.id_for(self.id_of(node));
+        if fresh {
+            self.ids.set(node.unchecked_ref(), &JsValue::from(id));
+        }
+        id
+    }
+
+    fn root_id_for(&mut self, document: &Document, main: &Document) -> Option<u32> {
+        if document == main {
+            None
+        } else {
+            self.id_of(document)
+        }
+    }
+
+    /// Context of a node found through a mutation (computed from its ancestors).
+    pub fn context_of(&mut self, node: &Node, main: &Document) -> Context {
+        let root_id = node.owner_document().and_then(|d| self.root_id_for(&d, main));
+        let parent = node.parent_node();
+        let is_shadow = parent.as_ref().is_some_and(|p| p.node_type() == FRAGMENT_NODE);
+        let element = if node.node_type() == ELEMENT_NODE {
+            Some(node.clone().unchecked_into::<Element>())
+        } else {
+            node.parent_element()
+        };
+        let masked_text =
+            element.as_ref().is_some_and(|e| e.closest(self.mask_text_selector).ok().flatten().is_some());
+        let text_parent = match node.parent_element() {
+            Some(parent) if node.node_type() != ELEMENT_NODE => self.text_parent_of(&parent, false),
+            _ => TextParent::Other,
+        };
+        Context { masked_text, root_id, is_shadow, text_parent }
+    }
+
+    fn text_parent_of(&mut self, parent: &Element, has_css_text: bool) -> TextParent {
+        match parent.local_name().as_str() {
+            "script" => TextParent::Script,
+            "style" if has_css_text => TextParent::StyleWithCssText,
+            "style" => TextParent::Style,
+            "textarea" => {
+                let raw = self.read_element(parent, false);
+                if raw.masks_value(self.config.mask_all_inputs) {
+                    TextParent::MaskedTextarea
+                } else {
+                    TextParent::Other
+                }
+            }
+            _ => TextParent::Other,
+        }
+    }
+
+    /// Reads what the recording rules need from `element` (which already has its id
+    /// when `with_state`).
+    pub fn read_element(&mut self, element: &Element, with_state: bool) -> RawElement {
+        let tag = element.local_name().to_ascii_lowercase();
+        let names = element.get_attribute_names();
+        let mut attributes = Vec::with_capacity(names.length() as usize);
+        for name in names.iter() {
+            if let Some(name) = name.as_string() {
+                let value = element.get_attribute(&name).unwrap_or_default();
+                attributes.push((name, value));
+            }
+        }
+        let mut raw = RawElement { tag, attributes, ..Default::default() };
+        let id = self.id_of(element);
+        if raw.tag == "input" && raw.input_type() == "password" {
+            if let Some(id) = id {
+                self.passwords.insert(id);
+            }
+            raw.was_password = true;
+        }
+        raw.was_password |= id.is_some_and(|id| self.passwords.contains(&id));
+        if !with_state {
+            return raw;
+        }
+        raw.is_svg = element.namespace_uri().as_deref() == Some(SVG_NAMESPACE);
+        let class = raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str());
+        if is_blocked(self.config, element, class) {
+            let rect = element.get_bounding_client_rect();
+            raw.blocked_size = Some((rect.width(), rect.height()));
+            return raw;
+        }
+        match raw.tag.as_str() {
+            "input" | "textarea" | "select" => {
+                let field = element.unchecked_ref::<web_sys::HtmlInputElement>();
+                raw.value = Some(field.value());
+                if raw.tag == "input" {
+                    raw.checked = field.checked();
+                }
+            }
+            "option" => {
+                raw.selected = element.unchecked_ref::<web_sys::HtmlOptionElement>().selected();
+                raw.in_masked_select = value_needs_mask("select", "", self.config.mask_all_inputs, false);
+            }
+            "style" if !self.style_text_in_children => raw.css_text = stylesheet_text(element),
+            "link" => raw.css_text = stylesheet_text(element),
+            "iframe" => {
+                raw.iframe_readable =
+                    element.unchecked_ref::<web_sys::HtmlIFrameElement>().content_document().is_some();
+            }
+            _ => {}
+        }
+        raw.scroll_left = element.scroll_left() as f64;
+        raw.scroll_top = element.scroll_top() as f64;
+        raw.is_shadow_host = element.shadow_root().is_some();
+        raw
+    }
+
+    /// Serializes `node` into `out` (with its subtree when `deep`); `None` and nothing
+    /// written when the node is not recorded.
+    pub fn serialize(
+        &mut self,
+        node: &Node,
+        context: Context,
+        base_url: &str,
+        out: &mut String,
+        deep: bool,
+    ) -> Option<u32> {
+        let node_type = node.node_type();
+        if !matches!(
+            node_type,
+            ELEMENT_NODE | TEXT_NODE | CDATA_NODE | COMMENT_NODE | DOCUMENT_NODE | DOCTYPE_NODE
+        ) {
+            return None;
+        }
+        let id = self.assign_id(node);
+        let mut child_context = Context { is_shadow: false, text_parent: TextParent::Other, ..context };
+        let mut children_recorded = true;
+        let mut shadow_root = None;
+        let mut document_base = None;
+        let kind = match node_type {
+            DOCUMENT_NODE => {
+                let document = node.unchecked_ref::<Document>();
+                let mode = document.compat_mode();
+                document_base = document.base_uri().ok().flatten();
+                NodeKind::Document { compat_mode: (mode != "CSS1Compat").then_some(mode) }
+            }
+            DOCTYPE_NODE => {
+                let doctype = node.unchecked_ref::<web_sys::DocumentType>();
+                NodeKind::DocumentType {
+                    name: doctype.name(),
+                    public_id: doctype.public_id(),
+                    system_id: doctype.system_id(),
+                }
+            }
+            ELEMENT_NODE => {
+                let element = node.unchecked_ref::<Element>();
+                let raw = self.read_element(element, true);
+                let class =
+                    raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str()).unwrap_or("");
+                child_context.masked_text = context.masked_text
+                    || has_class(class, &self.config.mask_text_class)
+                    || (self.config.mask_text_selector.is_some()
+                        && element.matches(self.mask_text_selector).unwrap_or(false));
+                let masks_value = raw.masks_value(self.config.mask_all_inputs);
+                child_context.text_parent = match raw.tag.as_str() {
+                    "script" => TextParent::Script,
+                    "style" if raw.css_text.is_some() => TextParent::StyleWithCssText,
+                    "style" => TextParent::Style,
+                    "textarea" if masks_value => TextParent::MaskedTextarea,
+                    _ => TextParent::Other,
+                };
+                if raw.blocked_size.is_some()
+                    || (raw.tag == "textarea" && raw.value.as_deref().is_some_and(|v| !v.is_empty()))
+                {
+                    children_recorded = false;
+                }
+                if raw.iframe_readable {
+                    if let Some(document) =
+                        element.unchecked_ref::<web_sys::HtmlIFrameElement>().content_document()
+                    {
+                        self.iframes.push((id, document));
+                    }
+                }
+                if raw.is_shadow_host && raw.blocked_size.is_none() {
+                    shadow_root = shadow_root_of(element);
+                }
+                element_kind(&raw, base_url, self.config.mask_all_inputs)
+            }
+            TEXT_NODE => {
+                let text = node.node_value().unwrap_or_default();
+                NodeKind::Text {
+                    text: text_content(&text, context.text_parent, context.masked_text, base_url),
+                }
+            }
+            CDATA_NODE => NodeKind::CData,
+            _ => NodeKind::Comment { text: node.node_value().unwrap_or_default() },
+        };
+        let serialized = SerializedNode {
+            id,
+            kind,
+            is_shadow: context.is_shadow,
+            root_id: if node_type == DOCUMENT_NODE { None } else { context.root_id },
+        };
+        if let Some(root) = &shadow_root {
+            self.shadow_roots.push(root.clone());
+        }
+        if !deep {
+            serialized.write_shallow(out);
+            return Some(id);
+        }
+        serialized.write_open(out);
+        if serialized.has_child_list() {
+            let base = document_base.as_deref().unwrap_or(base_url).to_string();
+            if children_recorded {
+                let mut first = true;
+                let mut child = node.first_child();
+                while let Some(c) = child {
+                    self.serialize_child(&c, child_context, &base, out, &mut first);
+                    child = c.next_sibling();
+                }
+                if let Some(root) = shadow_root {
+                    let shadow_context = Context { is_shadow: true, ..child_context };
+                    let mut child = root.first_child();
+                    while let Some(c) = child {
+                        self.serialize_child(&c, shadow_context, &base, out, &mut first);
+                        child = c.next_sibling();
+                    }
+                }
+            }
+            out.push_str("]}");
+        }
+        Some(id)
+    }
+
+    fn serialize_child(
+        &mut self,
+        child: &Node,
+        context: Context,
+        base_url: &str,
+        out: &mut String,
+        first: &mut bool,
+    ) {
+        let mark = out.len();
+        if !*first {
+            out.push(',');
+        }
+        if self.serialize(child, context, base_url, out, true).is_some() {
+            *first = false;
+        } else {
+            out.truncate(mark);
+        }
+    }
+
+    /// Serializes a whole document (the top one, or an iframe's with `root_id` set on
+    /// its nodes).
+    pub fn serialize_document(&mut self, document: &Document, is_iframe: bool, out: &mut String) -> u32 {
+        let base = document.base_uri().ok().flatten().unwrap_or_default();
+        let id = self.assign_id(document);
+        let context = Context {
+            masked_text: false,
+            root_id: is_iframe.then_some(id),
+            is_shadow: false,
+            text_parent: TextParent::Other,
+        };
+        self.serialize(document, context, &base, out, true);
+        id
+    }
+}
