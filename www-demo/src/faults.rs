@@ -83,6 +83,11 @@ impl Fault {
 }
 
 /// Faults in the order they were queued.
+///
+/// A dropped connection reaches a browser as a network error only when the request came
+/// on a fresh connection: Chromium resends a request (even a POST) whose *reused*
+/// keep-alive connection closed without an answer. So with `--test-hooks` the server does
+/// not keep connections alive (see `server::serve`).
 #[derive(Default)]
 pub struct Faults {
     queue: Mutex<VecDeque<Fault>>,

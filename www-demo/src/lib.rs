@@ -17,6 +17,12 @@ pub use routes::{router, AppState};
 
 /// The router for `config`, with its database opened (and created if needed).
 pub fn app(config: cli::Config) -> Result<axum::Router, rusqlite::Error> {
+    Ok(build(config)?.0)
+}
+
+/// The router and the state behind it.
+pub fn build(config: cli::Config) -> Result<(axum::Router, AppState), rusqlite::Error> {
     let store = storage::Store::open(&config.db)?;
-    Ok(router(AppState::new(config, store)))
+    let state = AppState::new(config, store);
+    Ok((router(state.clone()), state))
 }

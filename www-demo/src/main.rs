@@ -46,7 +46,8 @@ async fn main() -> ExitCode {
     }
     println!("database: {}", db.display());
     let _ = std::io::stdout().flush();
-    sightline_collector::server::serve(listener, app, shutdown_signal()).await;
+    // Test hooks answer each request on its own connection (see `server::serve`).
+    sightline_collector::server::serve(listener, app, shutdown_signal(), !test_hooks).await;
     println!("sightline-collector: stopped");
     ExitCode::SUCCESS
 }

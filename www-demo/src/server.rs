@@ -1,7 +1,7 @@
 //! The accept loop: hyper's HTTP/1 connections around the axum router, with graceful
 //! shutdown. Owning the loop (rather than `axum::serve`) lets a test fault close a
-//! connection without an answer: when the router marks a response `DropConnection`, the
-//! service fails and hyper closes the socket, which a browser's fetch sees as a network error.
+//! connection without an answer: a response marked `DropConnection` makes the service fail,
+//! so hyper closes the socket, which the browser's fetch sees as a network error.
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,8 +11,8 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
 use crate::routes::DropConnection;
@@ -31,10 +31,24 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// Resolves on the next change; never when there is no channel (or it is closed).
+async fn changed<T>(rx: &mut Option<watch::Receiver<T>>) {
+    if let Some(rx) = rx {
+        if rx.changed().await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
-/// (for at most `SHUTDOWN_GRACE`).
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
-    let graceful = GracefulShutdown::new();
+/// (for at most `SHUTDOWN_GRACE`). `keep_alive: false` (the test hooks' setting) answers
+/// every request on a connection of its own, so that an injected drop is never resent by
+/// the client (see `faults::Faults`).
+pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>, keep_alive: bool) {
+    let (stop_tx, stop_rx) = watch::channel(());
+    // Every connection task holds a sender; `recv` answers None once all have ended.
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, _peer) = tokio::select! {
@@ -65,19 +79,28 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
                 }
             }
         });
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let mut stop = Some(stop_rx.clone());
+        let alive = alive_tx.clone();
         tokio::spawn(async move {
-            // Errors here are clients going away (or an injected drop): nothing to report.
+            let _alive = alive;
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(keep_alive)
+                .header_read_timeout(Duration::from_secs(30))
+                .serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            // Errors are clients going away (or an injected drop): nothing to report.
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                () = changed(&mut stop) => {}
+            }
+            // Finishes the request in flight, if any, then closes.
+            conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         });
     }
     drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
-    }
+    let _ = stop_tx.send(());
+    drop(alive_tx);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, alive_rx.recv()).await;
 }

@@ -152,9 +152,14 @@ async fn a_drop_fault_closes_the_connection_without_an_answer() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(sightline_collector::server::serve(listener, app, async {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(sightline_collector::server::serve(
+        listener,
+        app,
+        async {
+            let _ = stop_rx.await;
+        },
+        false,
+    ));
 
     let blocking = |req: Vec<u8>| tokio::task::spawn_blocking(move || raw_http(addr, &req));
     let f =

@@ -1,0 +1,344 @@
+// End-to-end tests of the demo collector (www-demo/): the built binary on a free port with a
+// temporary database, driven with fetch from node and from Debian's headless Chromium.
+//
+//   node --test tests/e2e/collector.test.mjs
+//
+// The binary is built first (`cargo build -p sightline-collector`, a no-op when up to date)
+// unless SIGHTLINE_COLLECTOR_BIN names one. CARGO_TARGET_DIR is honoured. The dashboard's
+// screenshot is written to tests/e2e/artifacts/dashboard.png (git-ignored).
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Readable } from "node:stream";
+import zlib from "node:zlib";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const artifacts = path.join(here, "artifacts");
+
+const CHROMIUM_ARGS = [
+  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+];
+
+function collectorBinary() {
+  if (process.env.SIGHTLINE_COLLECTOR_BIN) return process.env.SIGHTLINE_COLLECTOR_BIN;
+  const build = spawnSync("cargo", ["build", "--quiet", "-p", "sightline-collector"], { cwd: repo, stdio: "inherit" });
+  assert.equal(build.status, 0, "cargo build -p sightline-collector failed");
+  const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(repo, process.env.CARGO_TARGET_DIR) : path.join(repo, "target");
+  return path.join(targetDir, "debug", "sightline-collector");
+}
+
+/** Starts the collector on a free port; resolves with {url, port, proc, stop()}. */
+async function startCollector(extraArgs = []) {
+  const dir = mkdtempSync(path.join(tmpdir(), "sightline-collector-"));
+  const proc = spawn(collectorBinary(), [
+    "--port", "0", "--db", path.join(dir, "collector.db"), "--test-hooks",
+    "--vendor", path.join(repo, "tests/node_modules"), "--pkg", path.join(dir, "pkg"), ...extraArgs,
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("collector did not start: " + out)), 20000);
+    proc.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/sightline demo: (http:\/\/127\.0\.0\.1:\d+)\/\s+dashboard: \S+\/dashboard/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on("exit", (code) => { clearTimeout(timer); reject(new Error("collector exited with " + code + ": " + out)); });
+  });
+  proc.stdout.resume();
+  return {
+    url,
+    port: Number(new URL(url).port),
+    proc,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const HEADERS = {
+  "content-type": "application/json",
+  "x-stack-project-id": "p_e2e",
+  "x-stack-access-type": "client",
+  "x-stack-allow-anonymous-user": "true",
+  "x-stack-access-token": "demo-alice",
+  "x-stack-refresh-token": "r_alice",
+};
+
+const pageView = (at, p) => ({
+  event_type: "$page-view", event_at_ms: at,
+  data: { url: "http://demo.test" + p, path: p, referrer: "", title: "Demo " + p, entry_type: "initial",
+    viewport_width: 1280, viewport_height: 720, screen_width: 1920, screen_height: 1080 },
+});
+const click = (at, text) => ({
+  event_type: "$click", event_at_ms: at,
+  data: { tag_name: "button", text, href: null, selector: "main > button.cta", x: 40, y: 80, page_x: 40, page_y: 80,
+    viewport_width: 1280, viewport_height: 720 },
+});
+const analyticsBatch = (events) => ({ session_replay_segment_id: randomUUID(), batch_id: randomUUID(), sent_at_ms: Date.now(), events });
+
+/** A tiny but complete rrweb recording: Meta, FullSnapshot, a scroll. */
+function recording(start) {
+  let id = 1;
+  const text = (t) => ({ type: 3, textContent: t, id: id++ });
+  const elem = (tagName, attributes, ...childNodes) => ({ type: 2, tagName, attributes, childNodes, id: id++ });
+  const doc = {
+    type: 0, id: id++, childNodes: [
+      { type: 1, name: "html", publicId: "", systemId: "", id: id++ },
+      elem("html", {},
+        elem("head", {}, elem("style", {}, text("body{font:24px sans-serif;background:#fffbe6;color:#222;margin:40px} h1{color:#3b5bdb}"))),
+        elem("body", {}, elem("h1", {}, text("Recorded demo page")), elem("p", {}, text("Hello from a replayed session.")))),
+    ],
+  };
+  return [
+    { type: 4, timestamp: start, data: { href: "http://demo.test/replayed", width: 800, height: 450 } },
+    { type: 2, timestamp: start + 10, data: { node: doc, initialOffset: { left: 0, top: 0 } } },
+    { type: 3, timestamp: start + 1500, data: { source: 3, id: 1, x: 0, y: 10 } },
+  ];
+}
+
+describe("collector (built binary)", () => {
+  let c;
+  const api = (p) => c.url + p;
+  const post = (p, body, headers = HEADERS) =>
+    fetch(api(p), { method: "POST", headers, body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body) });
+
+  before(async () => { c = await startCollector(); });
+  after(async () => { await c?.stop(); });
+
+  test("stores a valid analytics batch and answers {inserted}", async () => {
+    const res = await post("/api/v1/analytics/events/batch", analyticsBatch([pageView(Date.now(), "/"), click(Date.now(), "Go")]));
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { inserted: 2, deduped: false });
+  });
+
+  test("schema errors are 400 and name the field", async () => {
+    const events = [pageView(1, "/"), pageView(2, "/"), pageView(3, "/"), { event_type: "$click", event_at_ms: "soon", data: {} }];
+    let res = await post("/api/v1/analytics/events/batch", analyticsBatch(events));
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error, "events[3].event_at_ms must be a number");
+
+    res = await post("/api/v1/analytics/events/batch", analyticsBatch(Array.from({ length: 600 }, (_, i) => pageView(i, "/"))));
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error, /^events must contain at most 500 events/);
+
+    res = await post("/api/v1/analytics/events/batch", "{not json");
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error, /not valid JSON/);
+
+    res = await post("/api/v1/session-replays/batch", { browser_session_id: randomUUID(), session_replay_segment_id: randomUUID(),
+      batch_id: randomUUID(), started_at_ms: 1, sent_at_ms: 2, events: [] });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error, "events must contain at least 1 event");
+  });
+
+  test("a body over 1,000,000 bytes as sent is 413", async () => {
+    const big = analyticsBatch([{ event_type: "big", event_at_ms: 1, data: { pad: "x".repeat(2_000_000) } }]);
+    const res = await post("/api/v1/analytics/events/batch", big);
+    assert.equal(res.status, 413);
+    assert.equal((await res.json()).code, "PAYLOAD_TOO_LARGE");
+  });
+
+  test("gzip bodies are accepted; a gzip bomb is 413 without the server's memory growing", async () => {
+    const batch = { browser_session_id: randomUUID(), session_replay_segment_id: randomUUID(), batch_id: randomUUID(),
+      started_at_ms: Date.now(), sent_at_ms: Date.now(), events: recording(Date.now()) };
+    let res = await post("/api/v1/session-replays/batch", zlib.gzipSync(JSON.stringify(batch)),
+      { ...HEADERS, "content-type": "application/octet-stream" });
+    assert.equal(res.status, 200);
+    const answer = await res.json();
+    assert.equal(answer.batch_id, batch.batch_id);
+    assert.equal(answer.deduped, false);
+    assert.ok(answer.session_replay_id && answer.s3_key);
+
+    const hwm = () => Number(readFileSync(`/proc/${c.proc.pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/)[1]) * 1024;
+    const before = hwm();
+    for (const mb of [20, 200]) {
+      const bomb = await gzipZeros(mb);
+      assert.ok(bomb.length < 1_000_000, `${mb} MB of zeros gzip to ${bomb.length} bytes`);
+      res = await post("/api/v1/session-replays/batch", bomb, { ...HEADERS, "content-type": "application/octet-stream" });
+      assert.equal(res.status, 413, `${mb} MB bomb`);
+      assert.match((await res.json()).error, /decompressed body is over/);
+    }
+    const grown = hwm() - before;
+    assert.ok(grown < 64 * 1024 * 1024, `peak memory grew by ${(grown / 1048576).toFixed(1)} MiB`);
+  });
+
+  test("a resent batch is deduplicated by batch_id", async () => {
+    const batch = analyticsBatch([pageView(Date.now(), "/again")]);
+    assert.deepEqual(await (await post("/api/v1/analytics/events/batch", batch)).json(), { inserted: 1, deduped: false });
+    assert.deepEqual(await (await post("/api/v1/analytics/events/batch", batch)).json(), { inserted: 0, deduped: true });
+  });
+
+  test("CORS preflight allows every x-stack-* header", async () => {
+    const res = await fetch(api("/api/v1/session-replays/batch"), {
+      method: "OPTIONS",
+      headers: {
+        origin: "http://page.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,x-stack-project-id,x-stack-access-token,x-stack-refresh-token,x-stack-publishable-client-key",
+      },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("access-control-allow-origin"), "http://page.example");
+    assert.match(res.headers.get("access-control-allow-methods"), /POST/);
+    const allowed = res.headers.get("access-control-allow-headers").split(/,\s*/);
+    for (const h of ["content-type", "authorization", "x-stack-project-id", "x-stack-access-type", "x-stack-allow-anonymous-user",
+      "x-stack-publishable-client-key", "x-stack-access-token", "x-stack-refresh-token"]) {
+      assert.ok(allowed.includes(h), `${h} in ${allowed}`);
+    }
+    assert.equal(res.headers.get("access-control-max-age"), "600");
+  });
+
+  test("401 without an access token; check-access answers from the bearer token", async () => {
+    const { "x-stack-access-token": _, ...anonymous } = HEADERS;
+    const res = await post("/api/v1/analytics/events/batch", analyticsBatch([pageView(1, "/")]), anonymous);
+    assert.equal(res.status, 401);
+    const check = (auth) => fetch(api("/api/code/invites/check-access/"), { headers: auth ? { authorization: auth } : {} });
+    assert.deepEqual(await (await check("Bearer demo-alice")).json(), { has_access: true });
+    assert.deepEqual(await (await check("Bearer demo-mallory")).json(), { has_access: false });
+    assert.equal((await check(null)).status, 401);
+  });
+
+  test("faults: N injected answers, then back to normal; counted in /__stats", async () => {
+    await fetch(api("/__faults"), { method: "DELETE" });
+    let res = await fetch(api("/__faults"), { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ path_prefix: "/api/v1/analytics", count: 2, status: 503, latency_ms: 0, drop: false, retry_after: 1 }) });
+    assert.equal(res.status, 200);
+    const batch = analyticsBatch([pageView(Date.now(), "/faulted")]);
+    for (let i = 0; i < 2; i++) {
+      res = await post("/api/v1/analytics/events/batch", batch);
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get("retry-after"), "1");
+    }
+    res = await post("/api/v1/analytics/events/batch", batch);
+    assert.equal(res.status, 200);
+    const stats = await (await fetch(api("/__stats"))).json();
+    assert.ok(stats.requests["POST /api/v1/analytics/events/batch"] >= 3);
+    assert.ok(stats.batches_stored >= 3 && stats.events_stored >= 3 && stats.deduped_batches >= 1);
+  });
+
+  describe("in Chromium", () => {
+    let browser;
+    before(async () => {
+      const { chromium } = await import("playwright-core");
+      browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    });
+    after(async () => { await browser?.close(); });
+
+    test("cross-origin keepalive fetches with the x-stack headers work; a drop fault is a network error", async () => {
+      const page = await browser.newPage();
+      // The page's origin is localhost; the collector is addressed as 127.0.0.1: cross-origin.
+      await page.goto(`http://localhost:${c.port}/`);
+      const target = `http://127.0.0.1:${c.port}`;
+      const result = await page.evaluate(async ({ target, headers, body }) => {
+        const send = (b, h = headers) => fetch(target + "/api/v1/analytics/events/batch",
+          { method: "POST", keepalive: true, credentials: "omit", cache: "no-store", headers: h, body: b });
+        const plain = await send(JSON.stringify(body));
+        // The same batch gzipped by the browser, as the SDK sends large bodies.
+        const gz = await new Response(new Blob([JSON.stringify({ ...body, batch_id: crypto.randomUUID() })])
+          .stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+        const zipped = await send(gz, { ...headers, "content-type": "application/octet-stream" });
+        return { origin: location.origin, plain: [plain.status, await plain.json()], zipped: [zipped.status, await zipped.json()] };
+      }, { target, headers: { ...HEADERS, "x-stack-publishable-client-key": "pck_demo" }, body: analyticsBatch([click(Date.now(), "keepalive")]) });
+      assert.notEqual(result.origin, target);
+      assert.deepEqual(result.plain, [200, { inserted: 1, deduped: false }]);
+      assert.deepEqual(result.zipped, [200, { inserted: 1, deduped: false }]);
+
+      await fetch(api("/__faults"), { method: "POST", body: JSON.stringify({ path_prefix: "/api/v1/analytics", count: 1, drop: true }) });
+      const dropped = await page.evaluate(async ({ target, headers, body }) => {
+        try {
+          const r = await fetch(target + "/api/v1/analytics/events/batch", { method: "POST", headers, body });
+          return "answered " + r.status;
+        } catch (e) {
+          return e.name;
+        }
+      }, { target, headers: HEADERS, body: JSON.stringify(analyticsBatch([click(Date.now(), "dropped")])) });
+      assert.equal(dropped, "TypeError");
+      await fetch(api("/__faults"), { method: "DELETE" });
+      await page.close();
+    });
+
+    test("the dashboard lists events and replays a session (screenshot is not blank)", async () => {
+      const now = Date.now();
+      const res = await post("/api/v1/analytics/events/batch", analyticsBatch([
+        pageView(now - 3000, "/pricing"), click(now - 2000, "Start free trial"), { event_type: "signup", event_at_ms: now - 1000, data: { plan: "pro" } },
+      ]));
+      assert.equal(res.status, 200);
+      const session = randomUUID();
+      const replay = await post("/api/v1/session-replays/batch", { browser_session_id: session, session_replay_segment_id: randomUUID(),
+        batch_id: randomUUID(), started_at_ms: now - 5000, sent_at_ms: now, events: recording(now - 5000) });
+      assert.equal(replay.status, 200);
+
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${c.url}/dashboard?session=${session}`);
+      await page.waitForSelector("#events-table tbody tr.event-row");
+      await page.waitForSelector(`#sessions-table tr[data-session="${session}"]`);
+      await page.waitForSelector("#player .rr-player", { timeout: 15000 });
+      const rows = await page.locator("#events-table tbody tr.event-row").count();
+      assert.ok(rows >= 6, `events table has ${rows} rows`);
+      const types = await page.locator("#events-table td.type").allTextContents();
+      assert.ok(types.includes("signup") && types.includes("$click") && types.includes("$page-view"), types.join(","));
+      assert.equal(await page.evaluate(() => window.__replayEventCount), 3);
+      // The replayer rebuilt the recorded page inside its iframe.
+      const replayed = page.frameLocator("#player iframe").locator("h1");
+      assert.equal(await replayed.textContent({ timeout: 10000 }), "Recorded demo page");
+      assert.deepEqual(errors, []);
+
+      const png = await page.screenshot({ fullPage: true });
+      mkdirSync(artifacts, { recursive: true });
+      writeFileSync(path.join(artifacts, "dashboard.png"), png);
+      assert.ok(png.length > 20_000, `screenshot is ${png.length} bytes`);
+      const { distinct, stddev } = await pixelStats(browser, png);
+      assert.ok(distinct > 50, `${distinct} distinct colours`);
+      assert.ok(stddev > 10, `luminance stddev ${stddev.toFixed(1)}`);
+      await page.close();
+    });
+  });
+});
+
+/** `mb` megabytes of zeros, gzipped while streaming (never held whole). */
+async function gzipZeros(mb) {
+  const chunk = Buffer.alloc(1 << 20);
+  const source = Readable.from((function* () { for (let i = 0; i < mb; i++) yield chunk; })());
+  const out = [];
+  for await (const part of source.pipe(zlib.createGzip({ level: 9 }))) out.push(part);
+  return Buffer.concat(out);
+}
+
+/** Colour statistics of a PNG, decoded by the browser itself. */
+async function pixelStats(browser, png) {
+  const page = await browser.newPage();
+  const stats = await page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    const canvas = new OffscreenCanvas(img.width, img.height);
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const { data } = ctx.getImageData(0, 0, img.width, img.height);
+    const colours = new Set();
+    let sum = 0, sumSq = 0, n = 0;
+    for (let i = 0; i < data.length; i += 16) { // every 4th pixel is plenty
+      colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+      const y = 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2];
+      sum += y; sumSq += y * y; n++;
+    }
+    const mean = sum / n;
+    return { distinct: colours.size, stddev: Math.sqrt(sumSq / n - mean * mean) };
+  }, png.toString("base64"));
+  await page.close();
+  return stats;
+}
