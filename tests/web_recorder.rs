@@ -1,0 +1,417 @@
+//! The session-replay recorder in a real browser:
+//! `wasm-pack test --headless --chrome -- --test web_recorder`.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde_json::Value;
+use sightline::core::config::ReplayConfig;
+use sightline::web::recorder::{RecordedEvent, Recorder};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+type Events = Rc<RefCell<Vec<Value>>>;
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// A fresh `<div id="fixture">` with `html`, replacing the previous test's.
+fn fixture(html: &str) -> web_sys::Element {
+    let doc = document();
+    if let Some(old) = doc.get_element_by_id("fixture") {
+        old.remove();
+    }
+    let root = doc.create_element("div").unwrap();
+    root.set_id("fixture");
+    root.set_inner_html(html);
+    doc.body().unwrap().append_child(&root).unwrap();
+    root
+}
+
+fn element(id: &str) -> web_sys::Element {
+    document().get_element_by_id(id).unwrap_or_else(|| panic!("#{id} in the fixture"))
+}
+
+fn record(config: &ReplayConfig) -> (Recorder, Events) {
+    let events: Events = Rc::new(RefCell::new(Vec::new()));
+    let sink = {
+        let events = events.clone();
+        Rc::new(move |e: RecordedEvent| {
+            let value: Value = serde_json::from_str(&e.json).expect("every event is valid JSON");
+            let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 3, "envelope is exactly type, data, timestamp: {}", e.json);
+            assert_eq!(value["timestamp"].as_u64(), Some(e.timestamp_ms));
+            events.borrow_mut().push(value);
+        })
+    };
+    let recorder = Recorder::start(config, sink).expect("recorder starts");
+    (recorder, events)
+}
+
+/// Lets MutationObserver callbacks (microtasks) and timers run.
+async fn tick(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+/// Depth-first search for a serialized node.
+fn find<'a>(node: &'a Value, predicate: &dyn Fn(&Value) -> bool) -> Option<&'a Value> {
+    if predicate(node) {
+        return Some(node);
+    }
+    node["childNodes"].as_array()?.iter().find_map(|c| find(c, predicate))
+}
+
+fn by_id<'a>(snapshot: &'a Value, id: &str) -> &'a Value {
+    find(snapshot, &|n| n["attributes"]["id"] == id).unwrap_or_else(|| panic!("#{id} in the snapshot"))
+}
+
+fn snapshot_of(events: &Events) -> Value {
+    events.borrow().iter().rev().find(|e| e["type"] == 2).expect("a full snapshot")["data"]["node"].clone()
+}
+
+fn incremental(events: &Events, source: u64) -> Vec<Value> {
+    events
+        .borrow()
+        .iter()
+        .filter(|e| e["type"] == 3 && e["data"]["source"] == source)
+        .map(|e| e["data"].clone())
+        .collect()
+}
+
+/// The fixture's part of the last snapshot plus every incremental event (the rest of
+/// the page is the test runner's, whose log may quote anything).
+fn all_json(events: &Events) -> String {
+    let snapshot = snapshot_of(events);
+    let mut out = by_id(&snapshot, "fixture").to_string();
+    for e in events.borrow().iter().filter(|e| e["type"] == 3) {
+        out.push('\n');
+        out.push_str(&e.to_string());
+    }
+    out
+}
+
+fn dispatch(target: &web_sys::Element, kind: &str) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    target.dispatch_event(&web_sys::Event::new_with_event_init_dict(kind, &init).unwrap()).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn starts_with_meta_then_a_full_snapshot_with_preorder_ids() {
+    fixture("<p id='hello'>Hello <b>world</b></p><!-- note -->");
+    let (recorder, events) = record(&ReplayConfig::default());
+    {
+        let events = events.borrow();
+        assert!(events.len() >= 2);
+        assert_eq!(events[0]["type"], 4);
+        assert_eq!(events[0]["data"]["href"], web_sys::window().unwrap().location().href().unwrap());
+        assert!(events[0]["data"]["width"].as_f64().unwrap() > 0.0);
+        assert_eq!(events[1]["type"], 2);
+        assert!(events[1]["data"]["initialOffset"]["top"].is_number());
+    }
+    let snapshot = snapshot_of(&events);
+    assert_eq!(snapshot["type"], 0);
+    assert_eq!(snapshot["id"], 1);
+    let mut ids = Vec::new();
+    fn collect(node: &Value, ids: &mut Vec<u64>) {
+        ids.push(node["id"].as_u64().unwrap());
+        for child in node["childNodes"].as_array().into_iter().flatten() {
+            collect(child, ids);
+        }
+    }
+    collect(&snapshot, &mut ids);
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "ids are 1, 2, 3… in pre-order");
+    let p = by_id(&snapshot, "hello");
+    assert_eq!(p["tagName"], "p");
+    assert_eq!(p["childNodes"][0]["textContent"], "Hello ");
+    assert_eq!(p["childNodes"][1]["childNodes"][0]["textContent"], "world");
+    let comment = find(&snapshot, &|n| n["type"] == 5 && n["textContent"] == " note ");
+    assert!(comment.is_some());
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn no_password_character_ever_leaves_the_page() {
+    fixture("<input id='pw' type='password' value='markup-secret'><input id='name' value='Ada'>");
+    let pw = element("pw").dyn_into::<web_sys::HtmlInputElement>().unwrap();
+    pw.set_value("typed-secret");
+    let config = ReplayConfig { mask_all_inputs: false, ..ReplayConfig::default() };
+    let (recorder, events) = record(&config);
+    let snapshot = snapshot_of(&events);
+    assert_eq!(by_id(&snapshot, "pw")["attributes"]["value"], "************");
+    assert_eq!(
+        by_id(&snapshot, "name")["attributes"]["value"],
+        "Ada",
+        "maskAllInputs: false records plain fields"
+    );
+
+    pw.set_value("typed-secret-2");
+    dispatch(&pw, "input");
+    pw.set_attribute("value", "attribute-secret").unwrap();
+    // A "show password" toggle must not reveal what is typed next.
+    pw.set_attribute("type", "text").unwrap();
+    pw.set_value("visible-secret!!");
+    dispatch(&pw, "input");
+    tick(0).await;
+    let inputs = incremental(&events, 5);
+    assert_eq!(inputs.len(), 2);
+    assert_eq!(inputs[0]["text"], "**************");
+    assert_eq!(inputs[1]["text"], "****************");
+    let mutations = incremental(&events, 0);
+    let attributes = &mutations[0]["attributes"][0]["attributes"];
+    assert_eq!(attributes["value"], "****************");
+    let json = all_json(&events);
+    for secret in ["markup-secret", "typed-secret", "attribute-secret", "visible-secret", "secret"] {
+        assert!(!json.contains(secret), "{secret} leaked");
+    }
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn mask_all_inputs_is_the_default() {
+    fixture("<input id='email' type='email' value='a@b.c'><textarea id='ta'>private</textarea><select id='sel'><option>one</option><option id='two' selected>two</option></select><input id='box' type='checkbox' checked>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let snapshot = snapshot_of(&events);
+    assert_eq!(by_id(&snapshot, "email")["attributes"]["value"], "*****");
+    let textarea = by_id(&snapshot, "ta");
+    assert_eq!(textarea["attributes"]["value"], "*******");
+    assert_eq!(textarea["childNodes"], serde_json::json!([]), "a textarea with a value has no text children");
+    assert_eq!(by_id(&snapshot, "sel")["attributes"]["value"], "***");
+    assert_eq!(by_id(&snapshot, "box")["attributes"]["checked"], true);
+    let email = element("email").dyn_into::<web_sys::HtmlInputElement>().unwrap();
+    email.set_value("me@x.io");
+    dispatch(&email, "input");
+    dispatch(&email, "change"); // same value: deduplicated
+    assert_eq!(
+        incremental(&events, 5),
+        vec![
+            serde_json::json!({"source": 5, "text": "*******", "isChecked": false, "id": by_id(&snapshot, "email")["id"]})
+        ]
+    );
+    assert!(!all_json(&events).contains("private"));
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn blocked_elements_are_empty_placeholders_of_the_same_size() {
+    fixture("<div id='blocked' class='rr-block' style='width:50px;height:20px'><span>blocked-text</span></div><section id='by-selector' data-private><b>selector-text</b></section>");
+    let config = ReplayConfig { block_selector: Some("[data-private]".into()), ..ReplayConfig::default() };
+    let (recorder, events) = record(&config);
+    let snapshot = snapshot_of(&events);
+    let blocked = find(&snapshot, &|n| n["attributes"]["class"] == "rr-block").unwrap();
+    assert_eq!(
+        blocked["attributes"],
+        serde_json::json!({"class": "rr-block", "rr_width": "50px", "rr_height": "20px"})
+    );
+    assert_eq!(blocked["childNodes"], serde_json::json!([]));
+    element("blocked").append_with_str_1("more-blocked-text").unwrap();
+    tick(0).await;
+    let json = all_json(&events);
+    assert!(!json.contains("blocked-text") && !json.contains("selector-text"));
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn masked_text_keeps_its_shape() {
+    fixture("<p class='rr-mask'>Secret <i>Lovelace</i></p><p id='custom' data-mask>Other</p>");
+    let config = ReplayConfig { mask_text_selector: Some("[data-mask]".into()), ..ReplayConfig::default() };
+    let (recorder, events) = record(&config);
+    let json = all_json(&events);
+    assert!(json.contains("****** ") && json.contains("\"********\""));
+    assert!(!json.contains("Secret") && !json.contains("Lovelace") && !json.contains("Other"), "{json}");
+    element("custom").append_with_str_1("Added").unwrap();
+    tick(0).await;
+    assert!(!all_json(&events).contains("Added"));
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn styles_scripts_and_urls_follow_the_format() {
+    fixture("<style id='st'>.a { background: url(img/bg.png) }</style><script id='sc'>var x = 1;</script><img id='im' src='pic.png'><a id='frag' href='#top'>t</a>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let snapshot = snapshot_of(&events);
+    let style = by_id(&snapshot, "st");
+    let css = style["attributes"]["_cssText"].as_str().unwrap();
+    assert!(css.contains(".a") && css.contains("url(\"http"), "absolute url in {css}");
+    assert_eq!(style["childNodes"][0]["textContent"], "");
+    assert_eq!(by_id(&snapshot, "sc")["childNodes"][0]["textContent"], "SCRIPT_PLACEHOLDER");
+    assert!(by_id(&snapshot, "im")["attributes"]["src"].as_str().unwrap().starts_with("http"));
+    assert_eq!(by_id(&snapshot, "frag")["attributes"]["href"], "#top");
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn one_mutation_event_per_callback_with_flattened_adds() {
+    let root =
+        fixture("<ul id='list'><li id='first'>one</li><li id='gone'>two</li></ul><p id='para'>old</p>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let snapshot = snapshot_of(&events);
+    let list_id = by_id(&snapshot, "list")["id"].clone();
+    let first_id = by_id(&snapshot, "first")["id"].clone();
+    let gone_id = by_id(&snapshot, "gone")["id"].clone();
+    let para = by_id(&snapshot, "para");
+    let text_id = para["childNodes"][0]["id"].clone();
+
+    let doc = document();
+    let item = doc.create_element("li").unwrap();
+    item.set_inner_html("<b>new</b>");
+    element("list").insert_before(&item, Some(&element("first"))).unwrap();
+    element("para").first_child().unwrap().set_node_value(Some("new text"));
+    element("para").set_attribute("title", "t").unwrap();
+    element("gone").remove();
+    let transient = doc.create_element("div").unwrap();
+    root.append_child(&transient).unwrap();
+    transient.remove();
+    tick(0).await;
+
+    let mutations = incremental(&events, 0);
+    assert_eq!(mutations.len(), 1, "{mutations:?}");
+    let m = &mutations[0];
+    assert_eq!(m["removes"], serde_json::json!([{"parentId": list_id, "id": gone_id}]));
+    assert_eq!(m["texts"], serde_json::json!([{"id": text_id, "value": "new text"}]));
+    assert_eq!(m["attributes"][0]["attributes"], serde_json::json!({"title": "t"}));
+    let adds = m["adds"].as_array().unwrap();
+    assert_eq!(adds.len(), 3, "li, b, text: {adds:?}");
+    assert_eq!(adds[0]["parentId"], list_id);
+    assert_eq!(adds[0]["nextId"], first_id);
+    assert_eq!(adds[0]["node"]["tagName"], "li");
+    assert_eq!(adds[1]["parentId"], adds[0]["node"]["id"]);
+    assert_eq!(adds[2]["node"]["textContent"], "new");
+
+    // Nothing changed: no event.
+    tick(0).await;
+    assert_eq!(incremental(&events, 0).len(), 1);
+    recorder.stop();
+    element("para").set_attribute("title", "after stop").unwrap();
+    tick(0).await;
+    assert_eq!(incremental(&events, 0).len(), 1, "stop() detaches the observer");
+}
+
+#[wasm_bindgen_test]
+async fn open_shadow_roots_are_recorded_and_observed() {
+    fixture("<div id='host'><span>light</span></div>");
+    let host = element("host");
+    let shadow = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).unwrap();
+    shadow.set_inner_html("<em>inside</em><slot></slot>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let snapshot = snapshot_of(&events);
+    let host_node = by_id(&snapshot, "host");
+    assert_eq!(host_node["isShadowHost"], true);
+    let children = host_node["childNodes"].as_array().unwrap();
+    assert_eq!(children[0]["tagName"], "span");
+    assert!(children[0].get("isShadow").is_none());
+    assert_eq!(children[1]["tagName"], "em");
+    assert_eq!(children[1]["isShadow"], true);
+    let added = document().create_element("strong").unwrap();
+    shadow.append_child(&added).unwrap();
+    tick(0).await;
+    let mutations = incremental(&events, 0);
+    assert_eq!(mutations.len(), 1);
+    assert_eq!(mutations[0]["adds"][0]["parentId"], host_node["id"]);
+    assert_eq!(mutations[0]["adds"][0]["node"]["isShadow"], true);
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn same_origin_iframes_are_attached_with_root_ids() {
+    fixture("<iframe id='frame' srcdoc='<p>inside frame</p>'></iframe>");
+    let frame = element("frame");
+    for _ in 0..50 {
+        let ready = frame.unchecked_ref::<web_sys::HtmlIFrameElement>().content_document().is_some_and(|d| {
+            d.body().is_some_and(|b| b.text_content().unwrap_or_default().contains("inside"))
+        });
+        if ready {
+            break;
+        }
+        tick(20).await;
+    }
+    let (recorder, events) = record(&ReplayConfig::default());
+    let snapshot = snapshot_of(&events);
+    let iframe = by_id(&snapshot, "frame");
+    assert!(iframe["attributes"].get("srcdoc").is_some());
+    assert!(iframe["attributes"].get("src").is_none());
+    let attach =
+        incremental(&events, 0).into_iter().find(|m| m["isAttachIframe"] == true).expect("attach event");
+    let add = &attach["adds"][0];
+    assert_eq!(add["parentId"], iframe["id"]);
+    assert_eq!(add["nextId"], Value::Null);
+    let frame_doc = &add["node"];
+    assert_eq!(frame_doc["type"], 0);
+    let p = find(frame_doc, &|n| n["tagName"] == "p").unwrap();
+    assert_eq!(p["rootId"], frame_doc["id"]);
+    assert_eq!(p["childNodes"][0]["textContent"], "inside frame");
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn checkout_repeats_meta_and_snapshot_with_the_same_ids() {
+    fixture("<p id='a'>a</p>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let before = snapshot_of(&events);
+    let count = events.borrow().len();
+    recorder.checkout();
+    {
+        let events = events.borrow();
+        assert_eq!(events[count]["type"], 4);
+        assert_eq!(events[count + 1]["type"], 2);
+    }
+    assert_eq!(snapshot_of(&events), before);
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn radio_groups_interactions_and_ignored_inputs() {
+    fixture("<input type='radio' name='g' id='r1' value='a' checked><input type='radio' name='g' id='r2' value='b'><input id='skip' class='rr-ignore' value='x'><button id='btn'>go</button>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let snapshot = snapshot_of(&events);
+    let (r1, r2) = (by_id(&snapshot, "r1")["id"].clone(), by_id(&snapshot, "r2")["id"].clone());
+    element("r2").unchecked_ref::<web_sys::HtmlElement>().click();
+    let inputs = incremental(&events, 5);
+    assert!(inputs.contains(&serde_json::json!({"source": 5, "text": "b", "isChecked": true, "id": r2})));
+    assert!(inputs.contains(&serde_json::json!({"source": 5, "text": "a", "isChecked": false, "id": r1})));
+    let skip = element("skip").dyn_into::<web_sys::HtmlInputElement>().unwrap();
+    skip.set_value("y");
+    dispatch(&skip, "input");
+    assert!(!incremental(&events, 5).iter().any(|i| i["id"] == by_id(&snapshot, "skip")["id"]));
+    element("btn").unchecked_ref::<web_sys::HtmlElement>().click();
+    let clicks: Vec<Value> = incremental(&events, 2).into_iter().filter(|i| i["type"] == 2).collect();
+    assert_eq!(clicks.last().unwrap()["id"], by_id(&snapshot, "btn")["id"]);
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn mouse_moves_are_sampled_and_flushed() {
+    fixture("<div id='pad' style='width:100px;height:100px'></div>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let pad = element("pad");
+    for i in 0..5 {
+        let init = web_sys::MouseEventInit::new();
+        init.set_bubbles(true);
+        init.set_client_x(10 + i);
+        init.set_client_y(20);
+        pad.dispatch_event(&web_sys::MouseEvent::new_with_mouse_event_init_dict("mousemove", &init).unwrap())
+            .unwrap();
+    }
+    let first = incremental(&events, 1);
+    assert_eq!(first.len(), 1, "the first move is sent at once, the rest within 50 ms are dropped");
+    assert_eq!(first[0]["positions"][0]["x"], 10);
+    assert_eq!(first[0]["positions"][0]["timeOffset"], 0);
+    tick(60).await;
+    let init = web_sys::MouseEventInit::new();
+    init.set_bubbles(true);
+    init.set_client_x(99);
+    pad.dispatch_event(&web_sys::MouseEvent::new_with_mouse_event_init_dict("mousemove", &init).unwrap())
+        .unwrap();
+    assert_eq!(incremental(&events, 1).len(), 1, "waits for the 500 ms flush");
+    recorder.flush_pending();
+    let moves = incremental(&events, 1);
+    assert_eq!(moves.len(), 2);
+    assert_eq!(moves[1]["positions"][0]["x"], 99);
+    assert!(moves[1]["positions"][0]["timeOffset"].as_i64().unwrap() <= 0);
+    assert!(recorder.last_activity_ms() > 0);
+    recorder.stop();
+}
