@@ -265,6 +265,17 @@ describe("collector (built binary)", () => {
         }
       }, { target, headers: HEADERS, body: JSON.stringify(analyticsBatch([click(Date.now(), "dropped")])) });
       assert.equal(dropped, "TypeError");
+
+      // A 503 fault on a large body is read as a 503 (not a reset), with Retry-After exposed.
+      await fetch(api("/__faults"), { method: "POST", body: JSON.stringify({ path_prefix: "/api/v1/session-replays", count: 1, status: 503, retry_after: 2 }) });
+      const faulted = await page.evaluate(async ({ target, headers }) => {
+        const body = crypto.getRandomValues(new Uint8Array(60_000));
+        const big = new Uint8Array(900_000);
+        for (let i = 0; i < big.length; i += body.length) big.set(body.subarray(0, Math.min(body.length, big.length - i)), i);
+        const r = await fetch(target + "/api/v1/session-replays/batch", { method: "POST", headers, body: big });
+        return [r.status, r.headers.get("retry-after")];
+      }, { target, headers: { ...HEADERS, "content-type": "application/octet-stream" } });
+      assert.deepEqual(faulted, [503, "2"]);
       await fetch(api("/__faults"), { method: "DELETE" });
       await page.close();
     });

@@ -55,7 +55,9 @@ pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Body
     Ok(Bytes::from(buf))
 }
 
-async fn drain(mut body: Body) {
+/// Reads and discards a body the answer does not need (bounded in size and time), so that
+/// closing the connection afterwards cannot reset it before the client read the answer.
+pub async fn drain(mut body: Body) {
     let _ = tokio::time::timeout(DRAIN_TIME, async {
         let mut seen = 0u64;
         while let Some(Ok(frame)) = body.frame().await {

@@ -15,6 +15,8 @@ OPTIONS:
   --pkg <DIR>                  the built wasm package, served at /pkg/ (default pkg/ in the repo)
   --vendor <DIR>               node_modules holding rrweb-player, served at /vendor/
                                (default tests/node_modules in the repo)
+  --site <DIR>                 the demo site: index.html at /, static/ at /static/
+                               (default www-demo/ in the repo)
   --granted-users <a,b,…>      demo users the access check grants (default alice)
   --allow-anonymous            accept batches without x-stack-access-token
   --test-hooks                 mount POST/DELETE /__faults and GET /__stats (tests only)

@@ -192,6 +192,7 @@ async fn inject_faults(State(state): State<AppState>, req: Request, next: Next) 
         return res;
     }
     let Some(status) = action.status else { return next.run(req).await };
+    body::drain(req.into_body()).await;
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut res =
         (status, Json(json!({"code": "INJECTED_FAULT", "error": "injected fault"}))).into_response();
@@ -264,7 +265,13 @@ where
     F: FnOnce(&Store, &Sender, &Value) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let mut sender = sender(headers, &state.config)?;
+    let mut sender = match sender(headers, &state.config) {
+        Ok(sender) => sender,
+        Err(e) => {
+            body::drain(body).await;
+            return Err(e);
+        }
+    };
     let bytes = body::read_limited(headers, body).await?;
     sender.body_bytes = bytes.len();
     sender.gzipped = body::is_gzip(&bytes);
