@@ -4,6 +4,7 @@
 //! what happened on the network are passed in, and the answers say what to do. The
 //! whole module builds and tests on the native target (`cargo test`).
 
+pub mod access_gate;
 pub mod backoff;
 pub mod batch;
 pub mod browser_session;
