@@ -12,7 +12,7 @@ use web_sys::{Element, MouseEvent};
 
 use crate::core::json::push_str_literal;
 use crate::web::listener::Listener;
-use crate::web::util::now_ms;
+use crate::web::util::{js_number, now_ms};
 
 /// Receives each autocaptured event, serialized.
 pub type EventSink = Rc<dyn Fn(String)>;
@@ -85,7 +85,7 @@ impl ObjectWriter {
     fn number(&mut self, key: &str, value: f64) {
         self.key(key);
         if value.is_finite() {
-            self.0.push_str(&format!("{value}"));
+            self.0.push_str(&js_number(value));
         } else {
             self.0.push_str("null");
         }
@@ -143,7 +143,7 @@ impl PageViews {
 /// The `$click` data of wire.md for a click on `target`.
 pub fn click_data(target: &Element, event: &MouseEvent, window: &web_sys::Window) -> String {
     let mut data = ObjectWriter::new();
-    data.string("tag_name", &target.tag_name().to_lowercase());
+    data.string("tag_name", &target.tag_name().to_ascii_lowercase());
     let text = target.text_content().unwrap_or_default();
     data.string("text", &text.trim().chars().take(200).collect::<String>());
     let href = target.closest("a[href]").ok().flatten().and_then(|a| a.get_attribute("href"));
@@ -166,7 +166,7 @@ pub fn selector_of(target: &Element) -> String {
         if parts.len() == 5 {
             break;
         }
-        let tag = element.tag_name().to_lowercase();
+        let tag = element.tag_name().to_ascii_lowercase();
         let id = element.id();
         if !id.is_empty() {
             parts.push(format!("{tag}#{id}"));
@@ -205,7 +205,8 @@ impl Autocapture {
             }
         });
         let pop_views = page_views.clone();
-        let popstate = Listener::new(&window, "popstate", false, move |_| pop_views.borrow_mut().record("pop"));
+        let popstate =
+            Listener::new(&window, "popstate", false, move |_| pop_views.borrow_mut().record("pop"));
         let history_patch = patch_history(&window, page_views);
         Some(Autocapture { _listeners: vec![click, popstate], history_patch })
     }

@@ -13,7 +13,12 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub fn new(target: &EventTarget, event_type: &'static str, capture: bool, handler: impl FnMut(web_sys::Event) + 'static) -> Self {
+    pub fn new(
+        target: &EventTarget,
+        event_type: &'static str,
+        capture: bool,
+        handler: impl FnMut(web_sys::Event) + 'static,
+    ) -> Self {
         let callback = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
         let options = AddEventListenerOptions::new();
         options.set_capture(capture);

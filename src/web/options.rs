@@ -5,10 +5,8 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::core::config::{
-    AnalyticsConfig, Config, GateConfig, GateRetryConfig, ReplayConfig, UploadConfig,
-};
-use crate::web::util::type_error;
+use crate::core::config::{AnalyticsConfig, Config, GateConfig, GateRetryConfig, ReplayConfig, UploadConfig};
+use crate::web::util::{js_number, type_error};
 
 /// The JS callbacks, which stay in the shell.
 pub struct Callbacks {
@@ -23,9 +21,9 @@ fn describe(value: &JsValue) -> String {
     } else if value.is_null() {
         "null".into()
     } else if let Some(s) = value.as_string() {
-        format!("the string {s:?}")
+        format!("the string \"{s}\"")
     } else if let Some(n) = value.as_f64() {
-        format!("the number {n}")
+        format!("the number {}", js_number(n))
     } else if value.is_function() {
         "a function".into()
     } else if js_sys::Array::is_array(value) {
@@ -90,7 +88,11 @@ impl<'a> Fields<'a> {
         }
         match value.as_f64() {
             Some(n) if n.is_finite() && n >= min && n <= max => Ok(n),
-            _ => Err(self.fail(name, &format!("a number from {min} to {max}"), &value)),
+            _ => Err(self.fail(
+                name,
+                &format!("a number from {} to {}", js_number(min), js_number(max)),
+                &value,
+            )),
         }
     }
 
@@ -150,8 +152,12 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                 enabled: f.bool_or("enabled", d.enabled)?,
                 autocapture: f.bool_or("autocapture", d.autocapture)?,
                 flush_interval_ms: f.millis_or("flushIntervalMs", d.flush_interval_ms)?,
-                max_events_per_batch: f.number_or("maxEventsPerBatch", d.max_events_per_batch as f64, 1.0, 500.0)?
-                    as usize,
+                max_events_per_batch: f.number_or(
+                    "maxEventsPerBatch",
+                    d.max_events_per_batch as f64,
+                    1.0,
+                    500.0,
+                )? as usize,
             }
         }
     };
@@ -219,7 +225,8 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
         }
     };
 
-    let config = Config { project_id, api_base_url, publishable_client_key, analytics, replays, upload, gate };
+    let config =
+        Config { project_id, api_base_url, publishable_client_key, analytics, replays, upload, gate };
     Ok((config, Callbacks { get_analytics_session, on_change, on_signed_out }))
 }
 
@@ -233,8 +240,7 @@ fn validate_selector(name: &str, selector: &Option<String>) -> Result<(), JsValu
     let (Some(selector), Some(document)) = (selector, web_sys::window().and_then(|w| w.document())) else {
         return Ok(());
     };
-    document
-        .query_selector(selector)
-        .map(|_| ())
-        .map_err(|_| type_error(format!("sightline: {name} must be a valid CSS selector, got {selector:?}")))
+    document.query_selector(selector).map(|_| ()).map_err(|_| {
+        type_error(format!("sightline: {name} must be a valid CSS selector, got \"{selector}\""))
+    })
 }

@@ -80,6 +80,17 @@ impl SessionSource {
     }
 }
 
+impl SessionError {
+    /// A message for the console; never contains a token.
+    pub fn describe(&self) -> String {
+        match self {
+            SessionError::Threw(message) => format!("it threw or rejected: {message}"),
+            SessionError::TimedOut => format!("no answer within {SESSION_TIMEOUT_MS} ms"),
+            SessionError::Malformed(message) => message.clone(),
+        }
+    }
+}
+
 fn describe(error: &JsValue) -> String {
     error
         .dyn_ref::<js_sys::Error>()

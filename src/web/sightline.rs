@@ -62,11 +62,14 @@ impl Sightline {
             project_id: config.project_id.clone(),
             publishable_client_key: config.publishable_client_key.clone(),
         };
-        let backoff = Backoff::for_uploads(config.upload.retry_initial_delay_ms, config.upload.retry_max_delay_ms);
+        let backoff =
+            Backoff::for_uploads(config.upload.retry_initial_delay_ms, config.upload.retry_max_delay_ms);
         let outbox =
             Outbox::new(new_uuid(), config.analytics.max_events_per_batch, backoff, Box::new(random_bytes));
         let uploader = Uploader::new(outbox, endpoint, session.clone());
-        Ok(Sightline { inner: Rc::new(Inner { config, callbacks, session, uploader, running: RefCell::new(None) }) })
+        Ok(Sightline {
+            inner: Rc::new(Inner { config, callbacks, session, uploader, running: RefCell::new(None) }),
+        })
     }
 
     /// Attaches autocapture, timers and the unload listeners, sends what earlier pages
@@ -94,9 +97,10 @@ impl Sightline {
         let mut intervals = Vec::new();
         if analytics.enabled {
             let uploader = uploader.clone();
-            intervals.push(gloo_timers::callback::Interval::new(analytics.flush_interval_ms as u32, move || {
-                uploader.flush_stream(Stream::Analytics)
-            }));
+            intervals
+                .push(gloo_timers::callback::Interval::new(analytics.flush_interval_ms as u32, move || {
+                    uploader.flush_stream(Stream::Analytics)
+                }));
         }
 
         let mut listeners = Vec::new();
@@ -114,8 +118,12 @@ impl Sightline {
             }));
         }
 
-        *inner.running.borrow_mut() =
-            Some(Running { _autocapture: autocapture.flatten(), _listeners: listeners, _intervals: intervals });
+        *inner.running.borrow_mut() = Some(Running {
+            _autocapture: autocapture.flatten(),
+            _listeners: listeners,
+            _intervals: intervals,
+        });
+        uploader.resume_sending();
         uploader.adopt_persisted();
         uploader.send_soon();
     }
@@ -125,7 +133,7 @@ impl Sightline {
     pub fn stop(&self) {
         let Some(running) = self.inner.running.borrow_mut().take() else { return };
         self.inner.uploader.unload();
-        self.inner.uploader.stop_timers();
+        self.inner.uploader.pause();
         drop(running);
     }
 
@@ -188,7 +196,7 @@ fn validate_event_type(event_type: &JsValue) -> Result<String, JsValue> {
 /// `data` as JSON: a plain object (or nothing), free of cycles, BigInts, functions and
 /// symbols, at most 32 KiB serialized.
 fn serialize_track_data(event_type: &str, data: &JsValue) -> Result<String, JsValue> {
-    let context = format!("sightline: track({event_type:?}, data)");
+    let context = format!("sightline: track(\"{event_type}\", data)");
     if data.is_undefined() || data.is_null() {
         return Ok("{}".into());
     }
@@ -205,15 +213,16 @@ fn serialize_track_data(event_type: &str, data: &JsValue) -> Result<String, JsVa
         |key: JsValue, value: JsValue| {
             if value.is_function() || value.is_symbol() {
                 let key = key.as_string().unwrap_or_default();
-                return Err(type_error(format!("the value at key {key:?} is {}", describe_type(&value))));
+                return Err(type_error(format!("the value at key \"{key}\" is {}", describe_type(&value))));
             }
             Ok(value)
         },
     );
-    let json = js_sys::JSON::stringify_with_replacer(data, replacer.as_ref().unchecked_ref()).map_err(|e| {
-        let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
-        type_error(format!("{context}: data is not JSON-serializable: {message}"))
-    })?;
+    let json =
+        js_sys::JSON::stringify_with_replacer(data, replacer.as_ref().unchecked_ref()).map_err(|e| {
+            let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
+            type_error(format!("{context}: data is not JSON-serializable: {message}"))
+        })?;
     let json = String::from(json);
     if json.len() > MAX_TRACK_DATA_BYTES {
         return Err(type_error(format!(

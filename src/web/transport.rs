@@ -49,7 +49,13 @@ impl Endpoint {
         Ok(headers)
     }
 
-    fn init(&self, path: &str, session: Option<&AnalyticsSession>, body: &JsValue, gzip: bool) -> Result<(String, RequestInit), JsValue> {
+    fn init(
+        &self,
+        path: &str,
+        session: Option<&AnalyticsSession>,
+        body: &JsValue,
+        gzip: bool,
+    ) -> Result<(String, RequestInit), JsValue> {
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_credentials(RequestCredentials::Omit);
@@ -61,7 +67,13 @@ impl Endpoint {
 
     /// POSTs `body` (gzipped when the browser can), with a timeout. Never fails: every
     /// failure is an `Outcome`.
-    pub async fn post(&self, path: &str, session: Option<&AnalyticsSession>, body: &str, max_sent_bytes: usize) -> Outcome {
+    pub async fn post(
+        &self,
+        path: &str,
+        session: Option<&AnalyticsSession>,
+        body: &str,
+        max_sent_bytes: usize,
+    ) -> Outcome {
         let (payload, gzip) = match gzip(body).await {
             Some(bytes) => (bytes, true),
             None => (Uint8Array::from(body.as_bytes()), false),
@@ -88,7 +100,12 @@ impl Endpoint {
     /// A `keepalive` POST of plain JSON for the unload path: starts the request at once
     /// (synchronously, before the page goes) and returns a future of its outcome, which
     /// only resolves if the page lives long enough.
-    pub fn post_keepalive(&self, path: &str, session: Option<&AnalyticsSession>, body: &str) -> Option<js_sys::Promise> {
+    pub fn post_keepalive(
+        &self,
+        path: &str,
+        session: Option<&AnalyticsSession>,
+        body: &str,
+    ) -> Option<js_sys::Promise> {
         let (url, init) = self.init(path, session, &JsValue::from_str(body), false).ok()?;
         // `keepalive` is not in web-sys's stable RequestInit.
         js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE).ok()?;
@@ -124,9 +141,11 @@ async fn fetch_outcome(url: &str, init: &RequestInit) -> Outcome {
 /// gzip through `CompressionStream`; `None` where the browser lacks it.
 pub async fn gzip(text: &str) -> Option<Uint8Array> {
     // web-sys marks CompressionStream unstable, so it is constructed by name.
-    let constructor = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("CompressionStream")).ok()?;
+    let constructor =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("CompressionStream")).ok()?;
     let constructor: js_sys::Function = constructor.dyn_into().ok()?;
-    let compressor = js_sys::Reflect::construct(&constructor, &Array::of1(&JsValue::from_str("gzip"))).ok()?;
+    let compressor =
+        js_sys::Reflect::construct(&constructor, &Array::of1(&JsValue::from_str("gzip"))).ok()?;
     let pair: web_sys::ReadableWritablePair = compressor.unchecked_into();
     let parts = Array::of1(&JsValue::from_str(text));
     let blob = web_sys::Blob::new_with_str_sequence(&parts).ok()?;

@@ -39,6 +39,8 @@ struct Inner {
     retry_timer: RefCell<Option<gloo_timers::callback::Timeout>>,
     keepalive_bytes_in_flight: Cell<usize>,
     warned_session: Cell<bool>,
+    /// After `stop()` nothing is sent: what is left is the next page's to send.
+    paused: Cell<bool>,
 }
 
 #[derive(Clone)]
@@ -62,6 +64,7 @@ impl Uploader {
                 retry_timer: RefCell::new(None),
                 keepalive_bytes_in_flight: Cell::new(0),
                 warned_session: Cell::new(false),
+                paused: Cell::new(false),
             }),
         }
     }
@@ -73,9 +76,10 @@ impl Uploader {
             Captured::BatchFormed => {
                 self.send_soon();
             }
-            Captured::DroppedTooLarge { bytes } => {
-                warn(&format!("dropped a {} event of {bytes} bytes: larger than a batch may be", stream.tag()))
-            }
+            Captured::DroppedTooLarge { bytes } => warn(&format!(
+                "dropped a {} event of {bytes} bytes: larger than a batch may be",
+                stream.tag()
+            )),
             Captured::Buffered => {}
         }
     }
@@ -168,7 +172,7 @@ impl Uploader {
 
     async fn run_pump(&self) {
         let inner = &self.inner;
-        loop {
+        while !inner.paused.get() {
             let due = inner.outbox.borrow_mut().take_due(now_ms());
             if due.is_empty() {
                 break;
@@ -177,13 +181,19 @@ impl Uploader {
             let session = inner.session.resolve().await;
             if let Err(error) = &session {
                 if !inner.warned_session.replace(true) {
-                    warn(&format!("getAnalyticsSession failed ({error:?}); events stay queued and are retried"));
+                    warn(&format!(
+                        "getAnalyticsSession failed ({}); events stay queued and are retried",
+                        error.describe()
+                    ));
                 }
             }
             for send in due {
                 let outcome = match &session {
                     Ok(session) => {
-                        inner.endpoint.post(send.stream.path(), session.as_ref(), &send.body, MAX_SENT_BYTES).await
+                        inner
+                            .endpoint
+                            .post(send.stream.path(), session.as_ref(), &send.body, MAX_SENT_BYTES)
+                            .await
                     }
                     Err(_) => Outcome::SessionUnavailable,
                 };
@@ -204,6 +214,10 @@ impl Uploader {
     }
 
     fn arm_retry_timer(&self) {
+        if self.inner.paused.get() {
+            self.inner.retry_timer.borrow_mut().take();
+            return;
+        }
         let next = self.inner.outbox.borrow().next_wakeup_ms();
         let timer = next.map(|at| {
             let delay = at.saturating_sub(now_ms()).min(i32::MAX as u64) as u32;
@@ -215,8 +229,15 @@ impl Uploader {
         *self.inner.retry_timer.borrow_mut() = timer;
     }
 
-    pub fn stop_timers(&self) {
+    /// `stop()`: no more sends from this page (after its unload path ran).
+    pub fn pause(&self) {
+        self.inner.paused.set(true);
         self.inner.retry_timer.borrow_mut().take();
+    }
+
+    /// `start()` (again).
+    pub fn resume_sending(&self) {
+        self.inner.paused.set(false);
     }
 
     /// The unload path: keepalive what fits in the budget (only with a session resolved
@@ -245,7 +266,9 @@ impl Uploader {
                     None => Outcome::NetworkError,
                 };
                 let inner = &this.inner;
-                inner.keepalive_bytes_in_flight.set(inner.keepalive_bytes_in_flight.get().saturating_sub(bytes));
+                inner
+                    .keepalive_bytes_in_flight
+                    .set(inner.keepalive_bytes_in_flight.get().saturating_sub(bytes));
                 let verdict = inner.outbox.borrow_mut().keepalive_answered(&send.batch_id, outcome, now_ms());
                 report(&verdict);
                 this.after_change();

@@ -40,3 +40,12 @@ pub fn type_error(message: impl AsRef<str>) -> JsValue {
 pub fn warn(message: &str) {
     web_sys::console::warn_1(&JsValue::from_str(&format!("[sightline] {message}")));
 }
+
+/// A number as JavaScript writes it (`String(n)`), without Rust's float formatting,
+/// which would add kilobytes to the bundle.
+pub fn js_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        return (value as i64).to_string();
+    }
+    js_sys::Number::from(value).to_string_with_radix(10).map(String::from).unwrap_or_default()
+}

@@ -1,0 +1,337 @@
+// Browser test cases of the tracker, run by tests/web_tracker.rs in headless Chromium.
+// Each case gets `make(options)` (= `new Sightline(options)`) and throws on failure.
+const SERVER = "http://127.0.0.1:8790";
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+function assertEq(actual, expected, message) {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${message}: expected ${e}, got ${a}`);
+}
+function assertThrowsTypeError(fn, pattern, message) {
+  try {
+    fn();
+  } catch (e) {
+    assert(e instanceof TypeError, `${message}: expected a TypeError, got ${e && e.constructor && e.constructor.name}: ${e}`);
+    assert(pattern.test(e.message), `${message}: message ${JSON.stringify(e.message)} should match ${pattern}`);
+    return;
+  }
+  throw new Error(`${message}: did not throw`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function script(key, responses = [], fallback = undefined) {
+  await fetch(`${SERVER}/__script/${key}`, { method: "POST", body: JSON.stringify({ responses, fallback }) });
+}
+async function requests(key) {
+  return (await fetch(`${SERVER}/__requests/${key}`)).json();
+}
+async function analyticsEvents(key) {
+  const all = [];
+  for (const r of await requests(key)) {
+    if (r.path.endsWith("/analytics/events/batch")) all.push(...JSON.parse(r.body).events);
+  }
+  return all;
+}
+function clearStorage(projectId) {
+  for (const k of Object.keys(localStorage)) if (k.startsWith(`sightline:${projectId}:`)) localStorage.removeItem(k);
+}
+function unsentKeys(projectId) {
+  return Object.keys(localStorage).filter((k) => k.startsWith(`sightline:${projectId}:unsent:`));
+}
+const session = () => ({ accessToken: "tok-a", refreshToken: "ref-a" });
+
+let counter = 0;
+async function setup(name, extra = {}, responses = [], fallback = undefined) {
+  const key = `${name}-${Date.now()}-${counter++}`;
+  await script(key, responses, fallback);
+  const projectId = `p_${key}`;
+  clearStorage(projectId);
+  const options = {
+    projectId,
+    apiBaseUrl: `${SERVER}/s/${key}`,
+    getAnalyticsSession: session,
+    ...extra,
+    analytics: { autocapture: false, flushIntervalMs: 60000, ...(extra.analytics || {}) },
+    upload: { retryInitialDelayMs: 20, retryMaxDelayMs: 200, ...(extra.upload || {}) },
+  };
+  return { key, projectId, options };
+}
+
+/** Records every fetch the page makes while `fn` runs. */
+async function spyOnFetch(fn) {
+  const original = window.fetch;
+  const calls = [];
+  window.fetch = function (url, init = {}) {
+    const body = init.body;
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body).length : body ? body.byteLength : 0;
+    calls.push({ url: String(url), keepalive: init.keepalive === true, bytes });
+    return original.call(this, url, init);
+  };
+  try {
+    await fn(calls);
+  } finally {
+    window.fetch = original;
+  }
+  return calls;
+}
+
+const cases = {
+  async constructorErrorsNameTheField(make) {
+    const valid = { projectId: "p", apiBaseUrl: "https://api.example.com", getAnalyticsSession: () => null };
+    assertThrowsTypeError(() => make(null), /options/, "null options");
+    assertThrowsTypeError(() => make({ ...valid, projectId: undefined }), /projectId/, "missing projectId");
+    assertThrowsTypeError(() => make({ ...valid, projectId: "" }), /projectId/, "empty projectId");
+    assertThrowsTypeError(() => make({ ...valid, apiBaseUrl: "ftp://x" }), /apiBaseUrl/, "ftp apiBaseUrl");
+    assertThrowsTypeError(() => make({ ...valid, apiBaseUrl: "/relative" }), /apiBaseUrl/, "relative apiBaseUrl");
+    assertThrowsTypeError(() => make({ ...valid, getAnalyticsSession: "x" }), /getAnalyticsSession/, "callback");
+    assertThrowsTypeError(() => make({ ...valid, publishableClientKey: 5 }), /publishableClientKey/, "key");
+    assertThrowsTypeError(() => make({ ...valid, analytics: { flushIntervalMs: "10" } }), /analytics\.flushIntervalMs/, "interval");
+    assertThrowsTypeError(() => make({ ...valid, analytics: { maxEventsPerBatch: 0 } }), /analytics\.maxEventsPerBatch/, "max events");
+    assertThrowsTypeError(() => make({ ...valid, analytics: { enabled: 1 } }), /analytics\.enabled/, "enabled");
+    assertThrowsTypeError(() => make({ ...valid, replays: { maskAllInputs: "yes" } }), /replays\.maskAllInputs/, "mask");
+    assertThrowsTypeError(() => make({ ...valid, replays: { blockSelector: "[[[" } }), /replays\.blockSelector/, "selector");
+    assertThrowsTypeError(() => make({ ...valid, upload: { retryMaxDelayMs: -1 } }), /upload\.retryMaxDelayMs/, "upload");
+    assertThrowsTypeError(() => make({ ...valid, accessGate: {} }), /accessGate\.url/, "gate url");
+    assertThrowsTypeError(() => make({ ...valid, accessGate: { url: "/x", retry: { jitter: 2 } } }), /accessGate\.retry\.jitter/, "jitter");
+    assertThrowsTypeError(() => make({ ...valid, accessGate: { url: "/x", onChange: 3 } }), /accessGate\.onChange/, "onChange");
+    const ok = make({ ...valid, somethingUnknown: 1, analytics: { alsoUnknown: true } });
+    assert(typeof ok.track === "function", "unknown keys are ignored");
+  },
+
+  async trackRejectsBadInputAndKeepsWorking(make) {
+    const { key, options } = await setup("track");
+    const sl = make(options);
+    const cyclic = { a: 1 };
+    cyclic.self = cyclic;
+    assertThrowsTypeError(() => sl.track("e", cyclic), /circular/i, "cyclic");
+    assertThrowsTypeError(() => sl.track("e", { n: 10n }), /BigInt/, "bigint");
+    assertThrowsTypeError(() => sl.track("e", { f() {} }), /function/, "function");
+    assertThrowsTypeError(() => sl.track("e", { s: Symbol("x") }), /symbol/, "symbol");
+    assertThrowsTypeError(() => sl.track("e", [1, 2]), /plain object/, "array");
+    assertThrowsTypeError(() => sl.track("e", new Map()), /plain object/, "class instance");
+    assertThrowsTypeError(() => sl.track("e", "text"), /plain object/, "string data");
+    assertThrowsTypeError(() => sl.track("", {}), /eventType/, "empty type");
+    assertThrowsTypeError(() => sl.track("x".repeat(201), {}), /eventType/, "long type");
+    assertThrowsTypeError(() => sl.track(42, {}), /eventType/, "number type");
+    assertThrowsTypeError(() => sl.track("e", { big: "x".repeat(33 * 1024) }), /limit/, "too large");
+    sl.track("x".repeat(200), {});
+    sl.track("ok", { a: 1, nested: { b: [1, "two", null] } });
+    sl.track("no-data");
+    assertEq(sl.stats().queuedEvents, 3, "valid events are queued before start()");
+    const result = await sl.flush();
+    assertEq(result, { sent: 3, pending: 0 }, "flush result");
+    const events = await analyticsEvents(key);
+    assertEq(events.map((e) => e.event_type).slice(1), ["ok", "no-data"], "types");
+    assertEq(events[1].data, { a: 1, nested: { b: [1, "two", null] } }, "data");
+    assertEq(events[2].data, {}, "no data is {}");
+    assert(typeof events[1].event_at_ms === "number" && events[1].event_at_ms > 1.7e12, "event_at_ms");
+    assertEq(sl.stats(), { queuedEvents: 0, deliveredEvents: 3, droppedEvents: 0 }, "stats");
+  },
+
+  async requestsCarryStackAuthHeadersAndGzip(make) {
+    const { key, options } = await setup("headers", { publishableClientKey: "pck_x" });
+    const sl = make(options);
+    for (let i = 0; i < 3; i++) sl.track("e", { i });
+    await sl.flush();
+    const [request] = await requests(key);
+    assertEq(request.method, "POST", "method");
+    assert(request.path.endsWith("/api/v1/analytics/events/batch"), `path ${request.path}`);
+    const h = request.headers;
+    assertEq(
+      [h["x-stack-project-id"], h["x-stack-access-type"], h["x-stack-allow-anonymous-user"], h["x-stack-publishable-client-key"], h["x-stack-access-token"], h["x-stack-refresh-token"]],
+      [options.projectId, "client", "true", "pck_x", "tok-a", "ref-a"],
+      "headers",
+    );
+    assert(request.gzip, "the body is gzipped");
+    assertEq(h["content-type"], "application/octet-stream", "gzip content type");
+    const body = JSON.parse(request.body);
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    assert(uuid.test(body.batch_id) && uuid.test(body.session_replay_segment_id), "uuids");
+    assert(Math.abs(body.sent_at_ms - Date.now()) < 60000, "sent_at_ms");
+    assertEq(body.events.map((e) => e.data.i), [0, 1, 2], "events");
+
+    const anon = await setup("anonymous", { getAnalyticsSession: () => null });
+    const sl2 = make(anon.options);
+    sl2.track("e", {});
+    await sl2.flush();
+    const [anonRequest] = await requests(anon.key);
+    assert(!("x-stack-access-token" in anonRequest.headers), "no token header for a null session");
+  },
+
+  async slowOrFailingSessionLosesNothing(make) {
+    let calls = 0;
+    const getAnalyticsSession = () => {
+      calls++;
+      if (calls <= 2) return Promise.reject(new Error("auth is down"));
+      if (calls === 3) throw new Error("sync failure");
+      if (calls === 4) return "garbage";
+      return new Promise((resolve) => setTimeout(() => resolve(session()), 300));
+    };
+    const { key, options } = await setup("slow-session", { getAnalyticsSession, analytics: { maxEventsPerBatch: 50 } });
+    const sl = make(options);
+    for (let i = 0; i < 120; i++) sl.track("e", { i });
+    assertEq(sl.stats().queuedEvents, 120, "capture never waits for the session");
+    let result;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      result = await sl.flush();
+      if (result.pending === 0) break;
+    }
+    assertEq(result.pending, 0, "everything delivered in the end");
+    const got = (await analyticsEvents(key)).map((e) => e.data.i).sort((a, b) => a - b);
+    assertEq(got, [...Array(120).keys()], "every event exactly once");
+    assert(calls >= 5, "the session was resolved at send time");
+  },
+
+  async retriesKeepTheBatchId(make) {
+    const { key, options } = await setup("retry", {}, [{ status: 503 }, { status: 503, headers: { "retry-after": "1" } }]);
+    const sl = make(options);
+    for (let i = 0; i < 5; i++) sl.track("e", { i });
+    assertEq(await sl.flush(), { sent: 0, pending: 5 }, "first flush meets a 503");
+    assertEq(await sl.flush(), { sent: 0, pending: 5 }, "second flush meets a 503");
+    assertEq(await sl.flush(), { sent: 5, pending: 0 }, "third flush succeeds");
+    const reqs = await requests(key);
+    assertEq(reqs.length, 3, "three attempts");
+    const ids = new Set(reqs.map((r) => JSON.parse(r.body).batch_id));
+    assertEq(ids.size, 1, "one batch_id across retries");
+    for (const r of reqs) assertEq(JSON.parse(r.body).events.map((e) => e.data.i), [0, 1, 2, 3, 4], "same events");
+  },
+
+  async historyPatchingIsRestored(make) {
+    const { options } = await setup("history", { analytics: { autocapture: true } });
+    const push = history.pushState;
+    const replace = history.replaceState;
+    const sl = make(options);
+    sl.start();
+    assert(history.pushState !== push && history.replaceState !== replace, "patched while running");
+    sl.start();
+    const url = location.href;
+    history.pushState({ n: 1 }, "", "?patched=1");
+    assert(location.search === "?patched=1", "the page's pushState still works");
+    assertEq(history.state, { n: 1 }, "state passed through");
+    sl.stop();
+    sl.stop();
+    assert(history.pushState === push, "pushState restored exactly");
+    assert(history.replaceState === replace, "replaceState restored exactly");
+    history.replaceState(null, "", url);
+  },
+
+  async pageViewsFollowNavigation(make) {
+    const { key, options } = await setup("pageviews", { analytics: { autocapture: true } });
+    const url = location.href;
+    const sl = make(options);
+    sl.start();
+    history.pushState({}, "", "?a=1");
+    history.pushState({}, "", "?a=1");
+    history.replaceState({}, "", "?b=2");
+    history.pushState({}, "", "?c=3");
+    const popped = new Promise((r) => window.addEventListener("popstate", r, { once: true }));
+    history.back();
+    await popped;
+    await sl.flush();
+    sl.stop();
+    history.replaceState(null, "", url);
+    const views = (await analyticsEvents(key)).filter((e) => e.event_type === "$page-view");
+    assertEq(views.map((v) => v.data.entry_type), ["initial", "push", "replace", "push", "pop"], "entry types");
+    assertEq(views[1].data.url.endsWith("?a=1"), true, "url");
+    assertEq(views[3].data.referrer.endsWith("?b=2"), true, "an SPA view's referrer is the previous view");
+    const fields = ["url", "path", "referrer", "title", "entry_type", "viewport_width", "viewport_height", "screen_width", "screen_height"];
+    assertEq(Object.keys(views[0].data).sort(), fields.sort(), "page-view fields");
+    assert(views[0].data.viewport_width > 0, "viewport width");
+  },
+
+  async clicksAreAutocaptured(make) {
+    const { key, options } = await setup("clicks", { analytics: { autocapture: true } });
+    const root = document.createElement("div");
+    root.id = "root";
+    root.innerHTML = `<nav class="a b"><a href="/x"><span class="lbl">  Hello there  </span></a></nav><p><b>deep</b></p>`;
+    document.body.appendChild(root);
+    root.addEventListener("click", (e) => e.preventDefault()); // the link must not navigate the test page
+    const sl = make(options);
+    sl.start();
+    root.querySelector("span").dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, clientX: 5, clientY: 6 }));
+    root.querySelector("b").click();
+    await sl.flush();
+    sl.stop();
+    root.remove();
+    const clicks = (await analyticsEvents(key)).filter((e) => e.event_type === "$click");
+    assertEq(clicks.length, 2, "two clicks");
+    const d = clicks[0].data;
+    assertEq([d.tag_name, d.text, d.href, d.selector, d.x, d.y], ["span", "Hello there", "/x", "div#root > nav.a.b > a > span.lbl", 5, 6], "click data");
+    for (const f of ["page_x", "page_y", "viewport_width", "viewport_height"]) assert(typeof d[f] === "number", f);
+    assertEq([clicks[1].data.href, clicks[1].data.selector], [null, "div#root > p > b"], "no link");
+  },
+
+  async unloadKeepsTheBudgetAndPersistsTheRest(make) {
+    const { key, projectId, options } = await setup("unload");
+    const pad = "p".repeat(400);
+    const calls = await spyOnFetch(async () => {
+      const sl = make(options);
+      sl.start();
+      await sl.flush(); // a session is resolved (and remembered for the unload path)
+      for (let i = 0; i < 300; i++) sl.track("burst", { i, pad });
+      sl.stop();
+      await sleep(300);
+    });
+    const keepalive = calls.filter((c) => c.keepalive);
+    assert(keepalive.length > 0, "the unload path uses keepalive");
+    const total = keepalive.reduce((n, c) => n + c.bytes, 0);
+    assert(total <= 64 * 1024, `keepalive bytes in flight ${total} must stay under 64 KiB`);
+    assert(calls.every((c) => c.keepalive || c.url.includes("__")), "nothing but keepalive after stop()");
+    assertEq(unsentKeys(projectId).length, 1, "the rest is persisted");
+
+    const next = make(options); // the next page
+    next.start();
+    const result = await next.flush();
+    next.stop();
+    assertEq(result.pending, 0, "the next page sent everything");
+    assertEq(unsentKeys(projectId).length, 0, "the persisted copy is consumed");
+    const got = (await analyticsEvents(key)).filter((e) => e.event_type === "burst").map((e) => e.data.i).sort((a, b) => a - b);
+    assertEq(got, [...Array(300).keys()], "every event exactly once");
+  },
+
+  async unloadWithoutSessionPersistsEverything(make) {
+    const never = () => new Promise(() => {});
+    const { key, projectId, options } = await setup("nosession", { getAnalyticsSession: never });
+    const calls = await spyOnFetch(async () => {
+      const sl = make(options);
+      sl.start();
+      for (let i = 0; i < 10; i++) sl.track("e", { i });
+      sl.stop();
+    });
+    assertEq(calls.filter((c) => c.keepalive).length, 0, "no keepalive without a session");
+    assertEq(unsentKeys(projectId).length, 1, "persisted");
+    const next = make({ ...options, getAnalyticsSession: session });
+    next.start();
+    assertEq(await next.flush(), { sent: 10, pending: 0 }, "the next page sends them");
+    next.stop();
+    assertEq((await analyticsEvents(key)).length, 10, "exactly once");
+  },
+
+  async clearBufferDropsAndCounts(make) {
+    const { key, projectId, options } = await setup("clear");
+    localStorage.setItem(`sightline:${projectId}:unsent:other-page`, "sightline-unsent v1\n");
+    const sl = make(options);
+    for (let i = 0; i < 5; i++) sl.track("e", { i });
+    sl.clearBuffer();
+    assertEq(sl.stats(), { queuedEvents: 0, deliveredEvents: 0, droppedEvents: 5 }, "stats");
+    assertEq(await sl.flush(), { sent: 0, pending: 0 }, "nothing left");
+    assertEq((await requests(key)).length, 0, "nothing sent");
+    assertEq(unsentKeys(projectId).length, 0, "persisted queue cleared");
+  },
+
+  async badRequestIsDroppedAndCounted(make) {
+    const { options } = await setup("bad", {}, [{ status: 400, body: '{"error":"events[0] bad"}' }]);
+    const sl = make(options);
+    sl.track("e", {});
+    sl.track("e", {});
+    assertEq(await sl.flush(), { sent: 0, pending: 0 }, "dropped, not pending");
+    assertEq(sl.stats().droppedEvents, 2, "counted");
+  },
+};
+
+export async function runCase(name, make) {
+  if (!cases[name]) throw new Error(`no case ${name}`);
+  await cases[name](make);
+}

@@ -1,0 +1,95 @@
+//! Browser tests of the tracker's shell, in headless Chromium (`wasm-pack test
+//! --headless --chrome`), against the scripted endpoint of
+//! tests/support/scripted-server.mjs on 127.0.0.1:8790 (started by scripts/test.sh).
+//!
+//! Each case is written in JavaScript (tests/browser/tracker_cases.js) against the
+//! public `Sightline` class, exactly as a page uses it; Rust hands it a factory.
+#![cfg(target_arch = "wasm32")]
+
+use sightline::Sightline;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/browser/tracker_cases.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = runCase)]
+    fn run_case(name: &str, make: &js_sys::Function) -> js_sys::Promise;
+}
+
+async fn case(name: &str) {
+    let make = Closure::<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>::new(|options: JsValue| {
+        Sightline::new(options).map(JsValue::from)
+    });
+    let result = JsFuture::from(run_case(name, make.as_ref().unchecked_ref())).await;
+    if let Err(error) = result {
+        let message = js_sys::Reflect::get(&error, &"stack".into())
+            .ok()
+            .and_then(|s| s.as_string())
+            .or_else(|| error.as_string())
+            .unwrap_or_else(|| format!("{error:?}"));
+        panic!("case {name} failed: {message}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn constructor_errors_name_the_field() {
+    case("constructorErrorsNameTheField").await;
+}
+
+#[wasm_bindgen_test]
+async fn track_rejects_bad_input_and_keeps_working() {
+    case("trackRejectsBadInputAndKeepsWorking").await;
+}
+
+#[wasm_bindgen_test]
+async fn requests_carry_stack_auth_headers_and_gzip() {
+    case("requestsCarryStackAuthHeadersAndGzip").await;
+}
+
+#[wasm_bindgen_test]
+async fn events_captured_while_the_session_is_slow_or_failing_are_delivered() {
+    case("slowOrFailingSessionLosesNothing").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_503_is_retried_with_the_same_batch_id() {
+    case("retriesKeepTheBatchId").await;
+}
+
+#[wasm_bindgen_test]
+async fn history_patching_is_exactly_restored_on_stop() {
+    case("historyPatchingIsRestored").await;
+}
+
+#[wasm_bindgen_test]
+async fn page_views_follow_spa_navigation() {
+    case("pageViewsFollowNavigation").await;
+}
+
+#[wasm_bindgen_test]
+async fn clicks_are_autocaptured_with_a_selector() {
+    case("clicksAreAutocaptured").await;
+}
+
+#[wasm_bindgen_test]
+async fn stop_sends_keepalive_within_budget_and_persists_the_rest_for_the_next_page() {
+    case("unloadKeepsTheBudgetAndPersistsTheRest").await;
+}
+
+#[wasm_bindgen_test]
+async fn without_any_resolved_session_unload_persists_everything() {
+    case("unloadWithoutSessionPersistsEverything").await;
+}
+
+#[wasm_bindgen_test]
+async fn clear_buffer_drops_and_counts() {
+    case("clearBufferDropsAndCounts").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_400_is_dropped_and_counted() {
+    case("badRequestIsDroppedAndCounted").await;
+}
