@@ -27,12 +27,12 @@ impl Backoff {
     }
 }
 
-/// Parses an HTTP `Retry-After` value given in seconds (the HTTP-date form needs a
-/// clock, so the shell passes `now_ms` for it).
+/// Parses an HTTP `Retry-After` value: delay-seconds (digits only, as HTTP defines
+/// them) or an HTTP-date, for which the shell passes `now_ms`.
 pub fn parse_retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0) as u64);
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<u64>().ok().map(|seconds| seconds.saturating_mul(1000));
     }
     parse_http_date_ms(value).map(|at| at.saturating_sub(now_ms))
 }

@@ -501,7 +501,7 @@ impl Outbox {
         while let Some(header) = lines.next() {
             let fields: Vec<&str> = header.split('\t').collect();
             let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields[..] else {
-                return Err(format!("bad batch header: {header:?}"));
+                return Err(format!("bad batch header \"{header}\""));
             };
             let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or("bad stream")?;
             let count: usize = count.parse().map_err(|_| "bad event count")?;
