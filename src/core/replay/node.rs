@@ -49,15 +49,28 @@ pub struct SerializedNode {
     pub root_id: Option<u32>,
 }
 
-/// Writes a number the way `JSON.stringify` does for the values we record.
+/// Writes a number as JSON: integers exactly, fractions to 3 decimals (pixels and
+/// seconds need no more). Avoids Rust's float formatting, which costs bundle bytes.
 pub fn push_number(out: &mut String, value: f64) {
     use std::fmt::Write;
     if !value.is_finite() {
         out.push('0');
-    } else if value.fract() == 0.0 && value.abs() < 1e15 {
-        let _ = write!(out, "{}", value as i64);
-    } else {
-        let _ = write!(out, "{value}");
+        return;
+    }
+    let thousandths = (value * 1000.0).round() as i64;
+    if thousandths < 0 {
+        out.push('-');
+    }
+    let magnitude = thousandths.unsigned_abs();
+    let _ = write!(out, "{}", magnitude / 1000);
+    let mut fraction = magnitude % 1000;
+    if fraction != 0 {
+        let mut digits = 3;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        let _ = write!(out, ".{fraction:0digits$}");
     }
 }
 
@@ -410,6 +423,26 @@ mod tests {
         assert_eq!(json(&comment), serde_json::json!({"id": 5, "type": 5, "textContent": "c"}));
         let cdata = SerializedNode { id: 6, kind: NodeKind::CData, is_shadow: false, root_id: None };
         assert_eq!(json(&cdata), serde_json::json!({"id": 6, "type": 4, "textContent": ""}));
+    }
+
+    #[test]
+    fn numbers_are_written_like_json() {
+        let cases = [
+            (0.0, "0"),
+            (12.0, "12"),
+            (-3.0, "-3"),
+            (20.5, "20.5"),
+            (0.125, "0.125"),
+            (-0.05, "-0.05"),
+            (1.0 / 3.0, "0.333"),
+            (1e12, "1000000000000"),
+            (f64::NAN, "0"),
+        ];
+        for (value, expected) in cases {
+            let mut out = String::new();
+            push_number(&mut out, value);
+            assert_eq!(out, expected, "{value}");
+        }
     }
 
     #[test]
