@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Prints the gzip size of the built SDK (pkg/: wasm + JS glue), as BENCHMARKS.md reports it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+wasm=$(gzip -9c pkg/sightline_bg.wasm | wc -c)
+js=$(gzip -9c pkg/sightline.js | wc -c)
+printf 'bundle: sightline_bg.wasm %d B raw, %d B gzip; sightline.js %d B raw, %d B gzip; total %d B gzip (%.1f KB)\n' \
+  "$(wc -c <pkg/sightline_bg.wasm)" "$wasm" "$(wc -c <pkg/sightline.js)" "$js" "$((wasm + js))" \
+  "$(awk "BEGIN { print ($wasm + $js) / 1000 }")"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of the project (the README's test command; CI runs exactly this):
+# lint, native core + collector tests, browser tests of the shell in headless Chromium,
+# then the end-to-end suite (Playwright driving Chromium against the real collector).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/tests/node_modules/.bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy -p sightline --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+
+step "native tests (sans-IO core, collector)"
+cargo test --workspace --quiet
+
+step "browser tests of the shell (wasm-bindgen-test, headless Chromium)"
+PORT=8790 node tests/support/scripted-server.mjs >/tmp/sightline-scripted-server.log 2>&1 &
+scripted_pid=$!
+trap 'kill $scripted_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  (echo >/dev/tcp/127.0.0.1/8790) 2>/dev/null && break
+  sleep 0.1
+done
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
+  cargo test -p sightline --target wasm32-unknown-unknown --test 'web_*'
+
+step "build the SDK package and the collector"
+bash scripts/build.sh
+cargo build -p sightline-collector --quiet
+bash scripts/bundle-size.sh
+
+step "end-to-end tests (Playwright + Chromium + collector)"
+node --test --test-concurrency=1 tests/e2e/
