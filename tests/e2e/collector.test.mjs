@@ -8,64 +8,12 @@
 // screenshot is written to tests/e2e/artifacts/dashboard.png (git-ignored).
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import zlib from "node:zlib";
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
-const artifacts = path.join(here, "artifacts");
-
-const CHROMIUM_ARGS = [
-  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-];
-
-function collectorBinary() {
-  if (process.env.SIGHTLINE_COLLECTOR_BIN) return process.env.SIGHTLINE_COLLECTOR_BIN;
-  const build = spawnSync("cargo", ["build", "--quiet", "-p", "sightline-collector"], { cwd: repo, stdio: "inherit" });
-  assert.equal(build.status, 0, "cargo build -p sightline-collector failed");
-  const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(repo, process.env.CARGO_TARGET_DIR) : path.join(repo, "target");
-  return path.join(targetDir, "debug", "sightline-collector");
-}
-
-/** Starts the collector on a free port; resolves with {url, port, proc, stop()}. */
-async function startCollector(extraArgs = []) {
-  const dir = mkdtempSync(path.join(tmpdir(), "sightline-collector-"));
-  const proc = spawn(collectorBinary(), [
-    "--port", "0", "--db", path.join(dir, "collector.db"), "--test-hooks",
-    "--vendor", path.join(repo, "tests/node_modules"), "--pkg", path.join(dir, "pkg"), ...extraArgs,
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("collector did not start: " + out)), 20000);
-    proc.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/sightline demo: (http:\/\/127\.0\.0\.1:\d+)\/\s+dashboard: \S+\/dashboard/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    proc.on("exit", (code) => { clearTimeout(timer); reject(new Error("collector exited with " + code + ": " + out)); });
-  });
-  proc.stdout.resume();
-  return {
-    url,
-    port: Number(new URL(url).port),
-    proc,
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once("exit", r));
-        proc.kill("SIGTERM");
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { artifacts, launchChromium, startCollector } from "./support.mjs";
 
 const HEADERS = {
   "content-type": "application/json",
@@ -231,8 +179,7 @@ describe("collector (built binary)", () => {
   describe("in Chromium", () => {
     let browser;
     before(async () => {
-      const { chromium } = await import("playwright-core");
-      browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+      browser = await launchChromium();
     });
     after(async () => { await browser?.close(); });
 

@@ -1,0 +1,130 @@
+// Shared helpers of the end-to-end tests: the collector (www-demo/) on a free port with a
+// temporary database and its test hooks, Debian's headless Chromium, and bounded polling.
+//
+// The collector binary is built on first use (`cargo build -p sightline-collector`, a no-op
+// when up to date; CARGO_TARGET_DIR is honoured) unless SIGHTLINE_COLLECTOR_BIN names one.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, "../..");
+export const artifacts = path.join(here, "artifacts");
+
+export const CHROMIUM_ARGS = [
+  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+];
+
+let builtBinary = null;
+
+/** The collector binary: SIGHTLINE_COLLECTOR_BIN, or a (cached) `cargo build`. */
+export function collectorBinary() {
+  if (process.env.SIGHTLINE_COLLECTOR_BIN) return process.env.SIGHTLINE_COLLECTOR_BIN;
+  if (builtBinary) return builtBinary;
+  const build = spawnSync("cargo", ["build", "--quiet", "-p", "sightline-collector"], { cwd: repo, stdio: "inherit" });
+  assert.equal(build.status, 0, "cargo build -p sightline-collector failed");
+  const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(repo, process.env.CARGO_TARGET_DIR) : path.join(repo, "target");
+  builtBinary = path.join(targetDir, "debug", "sightline-collector");
+  return builtBinary;
+}
+
+/** The built SDK package (pkg/ unless SIGHTLINE_PKG names one); fails clearly when missing. */
+export function sdkPackage() {
+  const dir = process.env.SIGHTLINE_PKG ? path.resolve(process.env.SIGHTLINE_PKG) : path.join(repo, "pkg");
+  assert.ok(existsSync(path.join(dir, "sightline.js")) && existsSync(path.join(dir, "sightline_bg.wasm")),
+    `${dir} holds no built SDK: run \`bash scripts/build.sh\` first`);
+  return dir;
+}
+
+/**
+ * Starts the collector on a free port with a temporary database and `--test-hooks`.
+ *
+ * options.args: more CLI arguments (e.g. ["--allow-anonymous"]).
+ * options.sdk: true serves a private copy of the built SDK at /pkg/ (a copy, so a
+ *   concurrent rebuild of pkg/ cannot hand the browser half-written files); otherwise
+ *   /pkg/ is an empty directory.
+ *
+ * Resolves with {url, port, proc, stop(), fault(), clearFaults(), stats(), events()}.
+ */
+export async function startCollector({ args = [], sdk = false } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "sightline-collector-"));
+  const pkg = path.join(dir, "pkg");
+  if (sdk) cpSync(sdkPackage(), pkg, { recursive: true });
+  const proc = spawn(collectorBinary(), [
+    "--port", "0", "--db", path.join(dir, "collector.db"), "--test-hooks",
+    "--vendor", path.join(repo, "tests/node_modules"), "--pkg", pkg, ...args,
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  let url;
+  try {
+    url = await new Promise((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error("collector did not start: " + out)), 20000);
+      proc.stdout.on("data", (chunk) => {
+        out += chunk;
+        const m = out.match(/sightline demo: (http:\/\/127\.0\.0\.1:\d+)\/\s+dashboard: \S+\/dashboard/);
+        if (m) { clearTimeout(timer); resolve(m[1]); }
+      });
+      proc.on("exit", (code) => { clearTimeout(timer); reject(new Error("collector exited with " + code + ": " + out)); });
+    });
+  } catch (e) {
+    proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  proc.stdout.resume();
+  const json = async (p, init) => {
+    const res = await fetch(url + p, init);
+    assert.ok(res.ok, `${init?.method ?? "GET"} ${p}: ${res.status} ${await res.clone().text()}`);
+    return res.json();
+  };
+  return {
+    url,
+    port: Number(new URL(url).port),
+    proc,
+    dir,
+    /** Queues a fault (faults.rs): {path_prefix, count, status, latency_ms, drop, retry_after}. */
+    fault: (f) => json("/__faults", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(f) }),
+    clearFaults: () => json("/__faults", { method: "DELETE" }),
+    /** GET /__stats: request counters, stored/deduped batches, pending faults, database totals. */
+    stats: () => json("/__stats"),
+    /** The most recent stored analytics events (GET /api/dashboard/events). */
+    events: async (limit = 5000) => (await json(`/api/dashboard/events?limit=${limit}`)).events,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium through playwright-core (never a downloaded browser). */
+export async function launchChromium() {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+/**
+ * Polls `probe` until it returns a truthy value (which is returned), at most `timeout` ms;
+ * then fails with `message` (a string, or a function of nothing giving one, e.g. the state
+ * that was waited on).
+ */
+export async function waitFor(probe, { timeout = 15000, interval = 200, message = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() > deadline) {
+      const what = typeof message === "function" ? await message() : message;
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
