@@ -6,6 +6,7 @@ pub mod gate;
 pub mod listener;
 pub mod options;
 pub mod recorder;
+pub mod replay;
 pub mod session;
 pub mod sightline;
 pub mod storage;

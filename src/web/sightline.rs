@@ -16,6 +16,7 @@ use crate::core::outbox::Outbox;
 use crate::web::autocapture::{event_json, Autocapture};
 use crate::web::listener::Listener;
 use crate::web::options::{self, Callbacks};
+use crate::web::replay::ReplayDriver;
 use crate::web::session::SessionSource;
 use crate::web::transport::Endpoint;
 use crate::web::uploader::Uploader;
@@ -44,6 +45,7 @@ struct Inner {
 
 /// What `start()` attached and `stop()` detaches (all of it RAII).
 struct Running {
+    replay: Option<Rc<ReplayDriver>>,
     _autocapture: Option<Autocapture>,
     _listeners: Vec<Listener>,
     _intervals: Vec<gloo_timers::callback::Interval>,
@@ -103,22 +105,39 @@ impl Sightline {
                 }));
         }
 
+        let replays = &inner.config.replays;
+        let replay = replays
+            .enabled
+            .then(|| ReplayDriver::start(replays, &inner.config.project_id, uploader.clone()))
+            .flatten()
+            .map(Rc::new);
+
         let mut listeners = Vec::new();
-        let on_pagehide = uploader.clone();
-        listeners.push(Listener::new(&window, "pagehide", false, move |_| on_pagehide.unload()));
+        let unload = {
+            let (uploader, replay) = (uploader.clone(), replay.clone());
+            Rc::new(move || {
+                if let Some(replay) = &replay {
+                    replay.flush_pending();
+                }
+                uploader.unload();
+            })
+        };
+        let on_pagehide = unload.clone();
+        listeners.push(Listener::new(&window, "pagehide", false, move |_| on_pagehide()));
         if let Some(document) = window.document() {
-            let on_visibility = uploader.clone();
+            let on_resume = uploader.clone();
             let doc = document.clone();
             listeners.push(Listener::new(&document, "visibilitychange", false, move |_| {
                 if doc.visibility_state() == web_sys::VisibilityState::Hidden {
-                    on_visibility.unload();
+                    unload();
                 } else {
-                    on_visibility.resumed();
+                    on_resume.resumed();
                 }
             }));
         }
 
         *inner.running.borrow_mut() = Some(Running {
+            replay,
             _autocapture: autocapture.flatten(),
             _listeners: listeners,
             _intervals: intervals,
@@ -132,6 +151,9 @@ impl Sightline {
     /// detaches every listener and timer and restores `history`. Idempotent.
     pub fn stop(&self) {
         let Some(running) = self.inner.running.borrow_mut().take() else { return };
+        if let Some(replay) = &running.replay {
+            replay.flush_pending();
+        }
         self.inner.uploader.unload();
         self.inner.uploader.pause();
         drop(running);
@@ -150,6 +172,9 @@ impl Sightline {
 
     /// Sends everything buffered and queued now; resolves with `{sent, pending}`.
     pub fn flush(&self) -> js_sys::Promise {
+        if let Some(replay) = self.inner.running.borrow().as_ref().and_then(|r| r.replay.as_ref()) {
+            replay.flush_pending();
+        }
         let uploader = self.inner.uploader.clone();
         future_to_promise(async move {
             let (sent, pending) = uploader.flush_now().await;
