@@ -215,6 +215,22 @@ async fn an_attempt_slower_than_its_timeout_is_aborted_and_retried() {
 }
 
 #[wasm_bindgen_test]
+async fn a_retry_after_header_lengthens_the_wait() {
+    let key = unique_key("retry-after");
+    let slow_down = r#"{"status": 429, "headers": {"retry-after": "1"}}"#;
+    script(&key, &format!(r#"{{"responses": [{slow_down}, {GRANTED}]}}"#)).await;
+    let gate = GateShell::new(config(&key, fast_retries(3)), PROJECT_ID.into(), session_a(), None, None);
+
+    let started = js_sys::Date::now();
+    assert_eq!(gate.check().await, "unknown");
+    sleep_ms(500).await;
+    assert_eq!(requests(&key).await.length(), 1, "the 20 ms backoff gives way to Retry-After: 1");
+    assert!(eventually(3_000, || gate.state() == "granted").await);
+    let elapsed = js_sys::Date::now() - started;
+    assert!(elapsed >= 950.0, "retried after {elapsed} ms");
+}
+
+#[wasm_bindgen_test]
 async fn the_online_event_wakes_a_sleeping_retry_at_once() {
     let key = unique_key("online");
     script(&key, &format!(r#"{{"responses": [{{"status": 503}}, {GRANTED}]}}"#)).await;
