@@ -93,3 +93,8 @@ async fn clear_buffer_drops_and_counts() {
 async fn a_400_is_dropped_and_counted() {
     case("badRequestIsDroppedAndCounted").await;
 }
+
+#[wasm_bindgen_test]
+async fn the_access_gate_is_wired_into_the_class() {
+    case("accessGateThroughTheClass").await;
+}

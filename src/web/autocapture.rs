@@ -30,11 +30,14 @@ impl Drop for Autocapture {
     }
 }
 
+/// A JS function `(state, title, url) => result` implemented in Rust.
+type HistoryWrapper = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>;
+
 struct HistoryPatch {
     history: JsValue,
     original_push: JsValue,
     original_replace: JsValue,
-    _wrappers: Vec<Closure<dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>>,
+    _wrappers: Vec<HistoryWrapper>,
 }
 
 impl HistoryPatch {
@@ -223,14 +226,12 @@ fn patch_history(window: &web_sys::Window, page_views: Rc<RefCell<PageViews>>) -
         let original: Function = original.clone().dyn_into().ok()?;
         let target = history.clone();
         let views = page_views.clone();
-        let wrapper = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |state: JsValue, title: JsValue, url: JsValue| {
-                // The page's own call must behave exactly as before, errors included.
-                let result = original.call3(&target, &state, &title, &url)?;
-                views.borrow_mut().record(entry_type);
-                Ok(result)
-            },
-        );
+        let wrapper = HistoryWrapper::new(move |state: JsValue, title: JsValue, url: JsValue| {
+            // The page's own call must behave exactly as before, errors included.
+            let result = original.call3(&target, &state, &title, &url)?;
+            views.borrow_mut().record(entry_type);
+            Ok(result)
+        });
         Reflect::set(&history, &name.into(), wrapper.as_ref()).ok()?;
         wrappers.push(wrapper);
     }

@@ -83,7 +83,8 @@ impl ReplayDriver {
         let idle_timeout_ms = config.idle_timeout_ms;
         let mut current_id = session.session_id;
         intervals.push(Interval::new(SESSION_CHECK_MS, move || {
-            let (session, rotated) = current_session(&key, idle_timeout_ms, session_recorder.last_activity_ms());
+            let (session, rotated) =
+                current_session(&key, idle_timeout_ms, session_recorder.last_activity_ms());
             if rotated || session.session_id != current_id {
                 // A new session (ours after idling, or one another tab began) must be
                 // playable on its own: it starts with Meta + FullSnapshot.

@@ -14,8 +14,9 @@ use crate::core::batch::Stream;
 use crate::core::config::Config;
 use crate::core::outbox::Outbox;
 use crate::web::autocapture::{event_json, Autocapture};
+use crate::web::gate::GateShell;
 use crate::web::listener::Listener;
-use crate::web::options::{self, Callbacks};
+use crate::web::options;
 use crate::web::replay::ReplayDriver;
 use crate::web::session::SessionSource;
 use crate::web::transport::Endpoint;
@@ -35,11 +36,9 @@ pub struct Sightline {
 
 struct Inner {
     config: Config,
-    #[allow(dead_code)]
-    callbacks: Callbacks,
-    #[allow(dead_code)]
     session: SessionSource,
     uploader: Uploader,
+    gate: Option<GateShell>,
     running: RefCell<Option<Running>>,
 }
 
@@ -69,8 +68,17 @@ impl Sightline {
         let outbox =
             Outbox::new(new_uuid(), config.analytics.max_events_per_batch, backoff, Box::new(random_bytes));
         let uploader = Uploader::new(outbox, endpoint, session.clone());
+        let gate = config.gate.clone().map(|gate| {
+            GateShell::new(
+                gate,
+                config.project_id.clone(),
+                session.clone(),
+                callbacks.on_change,
+                callbacks.on_signed_out,
+            )
+        });
         Ok(Sightline {
-            inner: Rc::new(Inner { config, callbacks, session, uploader, running: RefCell::new(None) }),
+            inner: Rc::new(Inner { config, session, uploader, gate, running: RefCell::new(None) }),
         })
     }
 
@@ -145,6 +153,12 @@ impl Sightline {
         uploader.resume_sending();
         uploader.adopt_persisted();
         uploader.send_soon();
+        if let Some(gate) = inner.gate.clone() {
+            gate.start();
+            spawn_local(async move {
+                gate.check().await;
+            });
+        }
     }
 
     /// Sends what is buffered with keepalive (within the budget), persists the rest,
@@ -156,6 +170,9 @@ impl Sightline {
         }
         self.inner.uploader.unload();
         self.inner.uploader.pause();
+        if let Some(gate) = &self.inner.gate {
+            gate.stop();
+        }
         drop(running);
     }
 
@@ -189,6 +206,27 @@ impl Sightline {
     #[wasm_bindgen(js_name = clearBuffer)]
     pub fn clear_buffer(&self) {
         self.inner.uploader.clear();
+    }
+
+    /// Runs a fresh access check for the current session, superseding older ones;
+    /// resolves with the state after the first attempt (retries go on in the background).
+    /// Without `accessGate` it resolves with `"unknown"`.
+    #[wasm_bindgen(js_name = checkAccess)]
+    pub fn check_access(&self) -> js_sys::Promise {
+        let gate = self.inner.gate.clone();
+        future_to_promise(async move {
+            let state = match gate {
+                Some(gate) => gate.check().await,
+                None => "unknown",
+            };
+            Ok(JsValue::from_str(state))
+        })
+    }
+
+    /// `"unknown" | "granted" | "denied"`.
+    #[wasm_bindgen(getter = accessState)]
+    pub fn access_state(&self) -> String {
+        self.inner.gate.as_ref().map(|gate| gate.state()).unwrap_or("unknown").to_string()
     }
 
     /// `{queuedEvents, deliveredEvents, droppedEvents}` for this page (analytics).

@@ -331,6 +331,31 @@ const cases = {
   },
 };
 
+cases.accessGateThroughTheClass = async function (make) {
+  const { key, options } = await setup("gate", {}, [
+    { status: 403 }, { status: 403 }, { status: 200, body: '{"has_access": true}' },
+  ]);
+  const changes = [];
+  const sl = make({
+    ...options,
+    accessGate: {
+      url: `/s/${key}/check-access/`,
+      onChange: (state, reason) => changes.push([state, reason]),
+      retry: { initialDelayMs: 20, maxDelayMs: 40 },
+    },
+  });
+  assertEq(sl.accessState, "unknown", "unknown before any check");
+  assertEq(await sl.checkAccess(), "unknown", "a 403 keeps the current state");
+  for (let i = 0; i < 100 && sl.accessState !== "granted"; i++) await sleep(20);
+  assertEq(sl.accessState, "granted", "granted after the retries");
+  assertEq(changes, [["granted", "granted"]], "one change, never denied");
+  const checks = (await requests(key)).filter((r) => r.path.endsWith("/check-access/"));
+  assertEq(checks.length, 3, "exactly three requests");
+  assertEq(checks[0].headers.authorization, "Bearer tok-a", "bearer token");
+  const plain = make((await setup("nogate")).options);
+  assertEq(await plain.checkAccess(), "unknown", "without accessGate the state stays unknown");
+};
+
 export async function runCase(name, make) {
   if (!cases[name]) throw new Error(`no case ${name}`);
   await cases[name](make);
