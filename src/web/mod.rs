@@ -11,5 +11,6 @@ pub mod session;
 pub mod sightline;
 pub mod storage;
 pub mod transport;
+pub mod types;
 pub mod uploader;
 pub mod util;

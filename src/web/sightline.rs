@@ -55,7 +55,9 @@ impl Sightline {
     /// Validates `options` (a `TypeError` names the offending field) and prepares the
     /// SDK; nothing is attached until `start()`.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<Sightline, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "SightlineOptions")] options: JsValue,
+    ) -> Result<Sightline, JsValue> {
         let (config, callbacks) = options::parse(&options)?;
         let session = SessionSource::new(callbacks.get_analytics_session.clone());
         let endpoint = Endpoint {
@@ -178,7 +180,14 @@ impl Sightline {
 
     /// Queues a custom event. Throws a `TypeError` saying what is wrong with the
     /// arguments; the SDK keeps working either way.
-    pub fn track(&self, event_type: JsValue, data: JsValue) -> Result<(), JsValue> {
+    ///
+    /// `eventType`: a non-empty string of at most 200 characters. `data`: a JSON-serializable
+    /// plain object of at most 32 KiB serialized. Allowed before `start()`.
+    pub fn track(
+        &self,
+        #[wasm_bindgen(js_name = eventType, unchecked_param_type = "string")] event_type: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] data: JsValue,
+    ) -> Result<(), JsValue> {
         let event_type = validate_event_type(&event_type)?;
         let data_json = serialize_track_data(&event_type, &data)?;
         if self.inner.config.analytics.enabled {
@@ -188,6 +197,8 @@ impl Sightline {
     }
 
     /// Sends everything buffered and queued now; resolves with `{sent, pending}`.
+    /// Never rejects because of the network.
+    #[wasm_bindgen(unchecked_return_type = "Promise<FlushResult>")]
     pub fn flush(&self) -> js_sys::Promise {
         if let Some(replay) = self.inner.running.borrow().as_ref().and_then(|r| r.replay.as_ref()) {
             replay.flush_pending();
@@ -211,7 +222,7 @@ impl Sightline {
     /// Runs a fresh access check for the current session, superseding older ones;
     /// resolves with the state after the first attempt (retries go on in the background).
     /// Without `accessGate` it resolves with `"unknown"`.
-    #[wasm_bindgen(js_name = checkAccess)]
+    #[wasm_bindgen(js_name = checkAccess, unchecked_return_type = "Promise<AccessState>")]
     pub fn check_access(&self) -> js_sys::Promise {
         let gate = self.inner.gate.clone();
         future_to_promise(async move {
@@ -224,12 +235,13 @@ impl Sightline {
     }
 
     /// `"unknown" | "granted" | "denied"`.
-    #[wasm_bindgen(getter = accessState)]
+    #[wasm_bindgen(getter = accessState, unchecked_return_type = "AccessState")]
     pub fn access_state(&self) -> String {
         self.inner.gate.as_ref().map(|gate| gate.state()).unwrap_or("unknown").to_string()
     }
 
     /// `{queuedEvents, deliveredEvents, droppedEvents}` for this page (analytics).
+    #[wasm_bindgen(unchecked_return_type = "SightlineStats")]
     pub fn stats(&self) -> JsValue {
         let stats = self.inner.uploader.stats();
         let result = Object::new();
