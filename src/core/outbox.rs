@@ -69,8 +69,10 @@ enum Delivery {
     Waiting,
     /// An ordinary fetch is under way.
     InFlight,
-    /// Handed to a keepalive fetch on the unload path: the page may not live to see
-    /// the answer, so it is neither resent nor persisted.
+    /// Handed to a keepalive fetch on the unload path. The page may not live to see the
+    /// answer, and a keepalive request can fail like any other, so the batch is still
+    /// persisted: the next page resends it with the same `batch_id` and the server
+    /// deduplicates. It is not resent by this page unless its answer says so.
     HandedToKeepalive,
 }
 
@@ -409,6 +411,8 @@ impl Outbox {
             if len <= left {
                 left -= len;
                 batch.delivery = Delivery::HandedToKeepalive;
+                // From now on the server may hold it: never re-cut it into new batches.
+                batch.maybe_delivered = true;
                 sends.push(Send {
                     batch_id: batch.content.batch_id.clone(),
                     stream: batch.content.stream,
@@ -455,13 +459,13 @@ impl Outbox {
         self.complete(batch_id, outcome, now_ms)
     }
 
-    /// Everything not yet acknowledged and not handed to a keepalive fetch, in a text
-    /// form a later page can `adopt`; `None` when there is nothing. Batches in flight
-    /// are included: an unload cancels their fetch, and the server deduplicates by
-    /// `batch_id` if it did arrive.
+    /// Everything not yet acknowledged, in a text form a later page can `adopt`; `None`
+    /// when there is nothing. Batches in flight (ordinary or keepalive) are included:
+    /// an unload cancels an ordinary fetch, a keepalive one may fail unseen, and if
+    /// either did arrive the server deduplicates the resent copy by `batch_id`.
     pub fn persisted(&self) -> Option<String> {
         let mut out = String::new();
-        for batch in self.queue.iter().filter(|b| b.delivery != Delivery::HandedToKeepalive) {
+        for batch in &self.queue {
             if out.is_empty() {
                 out.push_str(PERSIST_MAGIC);
                 out.push('\n');
@@ -546,11 +550,7 @@ impl Outbox {
 
     /// Ids of the batches `persisted()` would write.
     pub fn persisted_ids(&self) -> Vec<String> {
-        self.queue
-            .iter()
-            .filter(|b| b.delivery != Delivery::HandedToKeepalive)
-            .map(|b| b.content.batch_id.clone())
-            .collect()
+        self.queue.iter().map(|b| b.content.batch_id.clone()).collect()
     }
 
     /// `clearBuffer()`: drops every event not yet acknowledged; in-flight answers that

@@ -9,7 +9,9 @@ fn counter_random() -> RandomSource {
     Box::new(move || {
         n += 1;
         let mut bytes = [0x80u8; 16];
-        bytes[8..16].copy_from_slice(&n.to_le_bytes());
+        // Bytes 6 and 8 carry the UUID's version and variant bits: keep the counter
+        // clear of them so every id is distinct.
+        bytes[9..16].copy_from_slice(&n.to_le_bytes()[..7]);
         bytes
     })
 }
@@ -253,11 +255,18 @@ fn the_keepalive_planner_never_exceeds_the_budget_and_loses_nothing() {
         let sends = outbox.plan_keepalive(5, BUDGET - already_in_flight);
         let sent: usize = sends.iter().map(|s| s.body.len()).sum();
         assert!(sent + already_in_flight <= BUDGET, "round {round}: {sent} + {already_in_flight}");
-        // Every event is either sent now or in what is persisted, never both.
-        let mut seen: Vec<u64> = sends.iter().flat_map(|s| body_events(&s.body).1).collect();
+        // Every event is in what is persisted (the keepalive ones too, in case their
+        // request fails unseen), each under exactly one batch_id: the one it was sent
+        // with, if it was sent.
+        let sent: BTreeMap<String, Vec<u64>> = sends.iter().map(|s| body_events(&s.body)).collect();
         let mut next = outbox_adopting(outbox.persisted().as_deref());
         next.make_everything_due();
-        seen.extend(next.take_due(0).iter().flat_map(|s| body_events(&s.body).1));
+        let resent: BTreeMap<String, Vec<u64>> =
+            next.take_due(0).iter().map(|s| body_events(&s.body)).collect();
+        for (id, events) in &sent {
+            assert_eq!(resent.get(id), Some(events), "round {round}: a keepalive batch keeps its id");
+        }
+        let mut seen: Vec<u64> = resent.values().flatten().copied().collect();
         seen.sort();
         assert_eq!(seen, (0..count).collect::<Vec<_>>(), "round {round}");
     }
@@ -381,10 +390,12 @@ fn a_keepalive_answer_received_while_the_page_lives_is_applied() {
     let mut outbox = new_outbox(5);
     outbox.capture(Stream::Analytics, event(0));
     let sends = outbox.plan_keepalive(0, 65_536);
-    assert!(outbox.persisted().is_none(), "handed to keepalive: not persisted");
+    assert!(outbox.persisted().unwrap().contains(&sends[0].batch_id), "persisted until answered");
+    assert!(outbox.take_due(u64::MAX / 2).is_empty(), "not resent by this page meanwhile");
     outbox.keepalive_answered(&sends[0].batch_id, status(503), 0);
-    assert!(outbox.persisted().is_some(), "a failed keepalive is kept again");
     let send = outbox.take_due(u64::MAX / 2).pop().unwrap();
+    assert_eq!(send.batch_id, sends[0].batch_id, "a failed keepalive is retried with its id");
     outbox.complete(&send.batch_id, ok(), 0);
     assert_eq!(outbox.stats().delivered_events, 1);
+    assert!(outbox.persisted().is_none(), "acknowledged: nothing left to persist");
 }
