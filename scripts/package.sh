@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the npm package `sightline` into dist/ and packs it as sightline-<version>.tgz in
+# the repository root (both git-ignored). The tarball's path is the only line on stdout.
+#
+#   dist/web/       wasm-pack --target web      (the default entry "." and "./web": init())
+#   dist/bundler/   wasm-pack --target bundler  ("./bundler": instantiated on import)
+#   dist/package.json, README.md, LICENSE       from pkg-template/ (version from Cargo.toml)
+#   dist/CHANGELOG.md                           from the repository root
+#
+# Release builds, optimized by npm's binaryen wasm-opt (tests/node_modules/.bin first on
+# PATH, as scripts/build.sh does: Debian's wasm-opt 108 corrupts the externref table).
+# Extra arguments go to both wasm-pack builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/tests/node_modules/.bin:$PATH"
+
+log() { printf '[package] %s\n' "$*" >&2; }
+
+version=$(awk '/^\[package\]/ { p = 1; next } /^\[/ { p = 0 } p && /^version *=/ { gsub(/"/, "", $3); print $3; exit }' Cargo.toml)
+[ -n "$version" ] || { log "no [package] version in Cargo.toml"; exit 1; }
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/sightline-package.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+
+for target in web bundler; do
+  log "wasm-pack build --target $target (release)"
+  wasm-pack build --target "$target" --release --out-dir "$stage/$target" --out-name sightline --no-pack "$@" >&2
+  # wasm-pack writes a `*` .gitignore into its output; npm pack would honour it.
+  rm -f "$stage/$target/.gitignore"
+done
+
+cp -R pkg-template/. "$stage/"
+cp CHANGELOG.md "$stage/CHANGELOG.md"
+node -e '
+  const fs = require("fs");
+  const file = process.argv[1];
+  const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+  pkg.version = process.argv[2];
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
+' "$stage/package.json" "$version"
+
+# The raw wasm exports (web build: `InitOutput`; both: sightline_bg.wasm.d.ts) are typed
+# `any` by wasm-bindgen. Nobody calls them, but the package promises no `any` in its types:
+# they become `unknown`.
+find "$stage" -name '*.d.ts' -exec sed -E -i '/^ *(readonly [A-Za-z0-9_$]+|export const [A-Za-z0-9_$]+): \(/ s/\bany\b/unknown/g' {} +
+# Type positions only: doc comments may say "any".
+if grep -rnw --include='*.d.ts' 'any' "$stage" | grep -vE '^[^:]+:[0-9]+: *(\*|/\*|//)'; then
+  log "the package's .d.ts files still use the type \`any\` (above)"
+  exit 1
+fi
+
+rm -rf dist
+mkdir dist
+cp -R "$stage/." dist/
+log "packing dist/ (sightline $version)"
+rm -f "sightline-$version.tgz"
+tarball=$(npm pack ./dist --pack-destination . --silent --loglevel=error | tail -n1)
+[ "$tarball" = "sightline-$version.tgz" ] || { log "npm pack produced '$tarball'"; exit 1; }
+log "$tarball: $(wc -c <"$tarball") bytes"
+printf '%s\n' "$PWD/$tarball"
