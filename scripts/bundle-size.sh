@@ -7,3 +7,7 @@ js=$(gzip -9c pkg/sightline.js | wc -c)
 printf 'bundle: sightline_bg.wasm %d B raw, %d B gzip; sightline.js %d B raw, %d B gzip; total %d B gzip (%.1f KB)\n' \
   "$(wc -c <pkg/sightline_bg.wasm)" "$wasm" "$(wc -c <pkg/sightline.js)" "$js" "$((wasm + js))" \
   "$(awk "BEGIN { print ($wasm + $js) / 1000 }")"
+rrweb=tests/node_modules/@rrweb/record/dist/record.umd.min.cjs
+if [ -f "$rrweb" ]; then
+  printf 'peer: @rrweb/record 2.1.6 record.umd.min.cjs %d B raw, %d B gzip\n' "$(wc -c <"$rrweb")" "$(gzip -9c "$rrweb" | wc -c)"
+fi
