@@ -287,19 +287,29 @@ impl Outbox {
     /// The batches to send now, in the order they were formed; each is marked in flight
     /// until `complete` is called for it.
     pub fn take_due(&mut self, now_ms: u64) -> Vec<Send> {
-        let mut due = Vec::new();
-        for batch in &mut self.queue {
-            if batch.delivery == Delivery::Waiting && batch.next_attempt_at_ms <= now_ms {
-                batch.delivery = Delivery::InFlight;
-                due.push(Send {
-                    batch_id: batch.content.batch_id.clone(),
-                    stream: batch.content.stream,
-                    body: batch.content.body(now_ms),
-                    events: batch.content.events.len(),
-                });
-            }
-        }
-        due
+        std::iter::from_fn(|| self.take_next_due(now_ms)).collect()
+    }
+
+    /// Whether a batch is due at `now_ms` (without claiming it).
+    pub fn has_due(&self, now_ms: u64) -> bool {
+        self.queue.iter().any(|b| b.delivery == Delivery::Waiting && b.next_attempt_at_ms <= now_ms)
+    }
+
+    /// Claims the oldest due batch, marking it in flight. The shell claims a batch only
+    /// when its request is about to start, so that everything else stays available to
+    /// the keepalive planner if the page goes away meanwhile.
+    pub fn take_next_due(&mut self, now_ms: u64) -> Option<Send> {
+        let batch = self
+            .queue
+            .iter_mut()
+            .find(|b| b.delivery == Delivery::Waiting && b.next_attempt_at_ms <= now_ms)?;
+        batch.delivery = Delivery::InFlight;
+        Some(Send {
+            batch_id: batch.content.batch_id.clone(),
+            stream: batch.content.stream,
+            body: batch.content.body(now_ms),
+            events: batch.content.events.len(),
+        })
     }
 
     /// When the next waiting batch becomes due, if any (the shell sets a timer).

@@ -399,3 +399,19 @@ fn a_keepalive_answer_received_while_the_page_lives_is_applied() {
     assert_eq!(outbox.stats().delivered_events, 1);
     assert!(outbox.persisted().is_none(), "acknowledged: nothing left to persist");
 }
+
+#[test]
+fn batches_not_yet_claimed_by_a_send_stay_available_to_the_keepalive_planner() {
+    // The shell claims one batch as its request starts; an unload meanwhile can still
+    // hand every other batch to keepalive instead of leaving it for a later visit.
+    let mut outbox = new_outbox(10);
+    for i in 0..40 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    assert!(outbox.has_due(0));
+    let claimed = outbox.take_next_due(0).unwrap();
+    assert_eq!(body_events(&claimed.body).1, (0..10).collect::<Vec<_>>(), "the oldest batch first");
+    let sends = outbox.plan_keepalive(0, 64 * 1024);
+    assert_eq!(sends.len(), 3, "the three unclaimed batches leave with keepalive");
+    assert!(outbox.persisted().unwrap().contains(&claimed.batch_id), "the claimed one is persisted");
+}

@@ -172,36 +172,34 @@ impl Uploader {
 
     async fn run_pump(&self) {
         let inner = &self.inner;
-        while !inner.paused.get() {
-            let due = inner.outbox.borrow_mut().take_due(now_ms());
-            if due.is_empty() {
-                break;
-            }
+        while !inner.paused.get() && inner.outbox.borrow().has_due(now_ms()) {
             // The session is resolved when a batch is sent, never before capture.
-            let session = inner.session.resolve().await;
-            if let Err(error) = &session {
-                if !inner.warned_session.replace(true) {
-                    warn(&format!(
-                        "getAnalyticsSession failed ({}); events stay queued and are retried",
-                        error.describe()
-                    ));
-                }
-            }
-            for send in due {
-                let outcome = match &session {
-                    Ok(session) => {
-                        inner
-                            .endpoint
-                            .post(send.stream.path(), session.as_ref(), &send.body, MAX_SENT_BYTES)
-                            .await
+            let session = match inner.session.resolve().await {
+                Ok(session) => session,
+                Err(error) => {
+                    if !inner.warned_session.replace(true) {
+                        warn(&format!(
+                            "getAnalyticsSession failed ({}); events stay queued and are retried",
+                            error.describe()
+                        ));
                     }
-                    Err(_) => Outcome::SessionUnavailable,
-                };
+                    let mut outbox = inner.outbox.borrow_mut();
+                    for send in outbox.take_due(now_ms()) {
+                        outbox.complete(&send.batch_id, Outcome::SessionUnavailable, now_ms());
+                    }
+                    break;
+                }
+            };
+            // One batch at a time, claimed only as its request starts: an unload meanwhile
+            // can still hand the others to keepalive.
+            while !inner.paused.get() {
+                let Some(send) = inner.outbox.borrow_mut().take_next_due(now_ms()) else { break };
+                let outcome = inner
+                    .endpoint
+                    .post(send.stream.path(), session.as_ref(), &send.body, MAX_SENT_BYTES)
+                    .await;
                 let verdict = inner.outbox.borrow_mut().complete(&send.batch_id, outcome, now_ms());
                 report(&verdict);
-            }
-            if session.is_err() {
-                break;
             }
         }
         self.after_change();
