@@ -295,6 +295,7 @@ const cases = {
     assert(keepalive.length > 0, "the unload path uses keepalive");
     const total = keepalive.reduce((n, c) => n + c.bytes, 0);
     assert(total <= 64 * 1024, `keepalive bytes in flight ${total} must stay under 64 KiB`);
+    assert(total > 56 * 1024, `the budget is used, not just one batch (${total} bytes)`);
     assert(calls.every((c) => c.keepalive || c.url.includes("__")), "nothing but keepalive after stop()");
     assertEq(unsentKeys(projectId).length, 1, "the rest is persisted");
 
