@@ -1,0 +1,239 @@
+// The session-replay recorder of the SDK (`new Sightline({replays: {enabled: true}})`,
+// the built pkg/) side by side with `@rrweb/record` 2.1.6 driven the way Stack Auth's
+// recorder drives it (emit keeps the event and measures `JSON.stringify(event).length`;
+// an upload is one uncompressed JSON body `{browser_session_id, …, events}`), in one
+// headless Chromium, one fresh page per run and recorder, the recorders interleaved.
+//
+//   bash scripts/build.sh && node tests/bench/recorder/run.mjs
+//
+// Per run and recorder, on a page of ELEMENTS elements:
+//   (a) snapshot: start recording (Meta + FullSnapshot) and upload it;
+//   (b) burst: one script adds BURST elements, the observer's callback runs, upload;
+//   (c) bytes: everything uploaded for the session (snapshot, some mouse moves, a
+//       scroll, typing into a field, the burst): ours are the gzipped bodies as sent.
+// Main-thread time is CDP `Performance.getMetrics` deltas (ScriptDuration, TaskDuration)
+// around each step, minus the same step on a page without a recorder; the longest task
+// comes from a `longtask` PerformanceObserver (tasks ≥ 50 ms; 0 = none that long).
+// Prints medians of RUNS runs as a markdown table (and JSON with BENCH_JSON=1).
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import os from "node:os";
+import { join, dirname, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const testsDir = join(here, "..", "..");
+const repo = join(testsDir, "..");
+const pkg = process.env.SIGHTLINE_PKG || join(repo, "pkg");
+const RUNS = Math.max(5, Number(process.env.RUNS || 7));
+const ELEMENTS = Number(process.env.ELEMENTS || 10000);
+const BURST = Number(process.env.BURST || 10000);
+const KINDS = ["none", "sightline", "rrweb"];
+
+if (!existsSync(join(pkg, "sightline_bg.wasm"))) {
+  console.error(`${pkg} holds no built SDK: run \`bash scripts/build.sh\` first`);
+  process.exit(1);
+}
+
+// 12 elements per block: a section with a heading, a paragraph, a list, an input…
+const block = (i) => `<section class="s" id="s${i}"><h2>Section ${i}</h2><p>Some <b>bold</b> and ` +
+  `<a href="p${i}.html">a link</a>.</p><ul><li>one</li><li>two</li><li>three</li></ul>` +
+  `<input value="v${i}"><span title="t">x</span></section>`;
+
+function pageHtml() {
+  let html = "<!doctype html><html><head><meta charset='utf-8'><title>bench</title>" +
+    "<style>.s{margin:4px} a{color:#36c}</style></head><body><input id='field'><div id='burst'></div>";
+  for (let i = 0; i < (ELEMENTS - 8) / 12; i++) html += block(i);
+  return html + "</body></html>";
+}
+
+// Each page gets `window.__bench = {start(), burst(), upload()}`; every call awaits the
+// upload it causes.
+const COMMON = `
+window.__bench = window.__bench || {};
+window.__bench.burst = async (upload) => {
+  const blocks = ${BURST / 12};
+  const box = document.getElementById("burst");
+  const make = ${block.toString()};
+  let html = "";
+  for (let i = 0; i < blocks; i++) html += make(100000 + i);
+  const t = document.createElement("template");
+  t.innerHTML = html;
+  box.append(t.content);
+  await new Promise((r) => setTimeout(r, 0));
+  await upload();
+};`;
+
+const SETUP = {
+  none: `${COMMON}
+window.__bench.start = async () => {};
+window.__bench.upload = async () => {};
+window.__benchReady = true;`,
+  sightline: `import init, { Sightline } from "/pkg/sightline.js";
+await init();
+${COMMON}
+let sl;
+window.__bench.start = async () => {
+  sl = new Sightline({ projectId: "p_bench", apiBaseUrl: location.origin, getAnalyticsSession: () => null,
+    analytics: { enabled: false }, replays: { enabled: true } });
+  sl.start();
+  await sl.flush();
+};
+window.__bench.upload = () => sl.flush();
+window.__benchReady = true;`,
+  // Stack Auth's recorder: rrweb's record(), each event kept and measured with
+  // JSON.stringify; an upload is one JSON body of the batch, uncompressed.
+  rrweb: `${COMMON}
+let events = [];
+let approxBytes = 0;
+const session = { browser_session_id: crypto.randomUUID(), started_at_ms: Date.now() };
+const segment = crypto.randomUUID();
+window.__bench.start = async () => {
+  rrwebRecord.record({ maskAllInputs: true, emit: (event) => {
+    events.push(event);
+    approxBytes += JSON.stringify(event).length;
+  } });
+  await window.__bench.upload();
+};
+window.__bench.upload = async () => {
+  if (!events.length) return;
+  const body = JSON.stringify({ browser_session_id: session.browser_session_id, session_replay_segment_id: segment,
+    batch_id: crypto.randomUUID(), started_at_ms: session.started_at_ms, sent_at_ms: Date.now(), events });
+  events = [];
+  approxBytes = 0;
+  await fetch("/api/v1/session-replays/batch", { method: "POST", headers: { "content-type": "application/json" }, body });
+};
+window.__benchReady = true;`,
+};
+
+const LONGTASKS = `window.__longtasks = [];
+new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longtasks.push([e.startTime, e.duration]); })
+  .observe({ type: "longtask", buffered: true });`;
+
+const page = pageHtml();
+const server = createServer(async (req, res) => {
+  const path = new URL(req.url, "http://x").pathname;
+  try {
+    if (path === "/page.html") return res.writeHead(200, { "content-type": "text/html" }).end(page);
+    if (path.startsWith("/setup-")) {
+      return res.writeHead(200, { "content-type": "text/javascript" }).end(SETUP[path.slice(7, -3)]);
+    }
+    if (path.startsWith("/pkg/")) {
+      const type = path.endsWith(".wasm") ? "application/wasm" : "text/javascript";
+      return res.writeHead(200, { "content-type": type }).end(await readFile(join(pkg, normalize(path.slice(5)))));
+    }
+    if (path === "/rrweb.js") {
+      return res.writeHead(200, { "content-type": "text/javascript" })
+        .end(await readFile(join(testsDir, "node_modules/@rrweb/record/dist/record.umd.cjs")));
+    }
+  } catch {}
+  res.writeHead(404).end();
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless=new", "--no-sandbox",
+  "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--no-first-run"] });
+
+async function metrics(cdp) {
+  const { metrics } = await cdp.send("Performance.getMetrics");
+  const get = (name) => metrics.find((m) => m.name === name).value * 1000;
+  return { script: get("ScriptDuration"), task: get("TaskDuration") };
+}
+
+/** Runs `step` (source of an async function) in the page and returns its main-thread cost and longest task. */
+async function measured(page, cdp, step) {
+  const t0 = await page.evaluate(() => performance.now());
+  const before = await metrics(cdp);
+  // From a page task (a timer), as a recorder runs: work invoked by CDP's evaluate is
+  // not counted in ScriptDuration.
+  await page.evaluate(`new Promise((resolve, reject) => setTimeout(() => (${step})().then(resolve, reject), 0))`);
+  const after = await metrics(cdp);
+  const t1 = await page.evaluate(() => performance.now());
+  const longest = await page.evaluate(([a, b]) =>
+    Math.max(0, ...window.__longtasks.filter(([s]) => s >= a && s <= b).map(([, d]) => d)), [t0, t1]);
+  return { script: after.script - before.script, task: after.task - before.task, longest };
+}
+
+async function run(kind) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const p = await context.newPage();
+  let bytes = 0;
+  let bodies = 0;
+  await p.route("**/api/v1/session-replays/batch", async (route) => {
+    bytes += route.request().postDataBuffer()?.length ?? 0;
+    bodies += 1;
+    await route.fulfill({ status: 200, contentType: "application/json", body: '{"deduped":false}' });
+  });
+  await p.addInitScript(LONGTASKS);
+  await p.goto(`${origin}/page.html`);
+  if (kind === "rrweb") await p.addScriptTag({ url: "/rrweb.js" });
+  await p.addScriptTag({ type: "module", url: `/setup-${kind}.js` });
+  await p.waitForFunction(() => window.__benchReady === true);
+  const cdp = await context.newCDPSession(p);
+  await cdp.send("Performance.enable");
+  await p.evaluate(() => new Promise((r) => setTimeout(r, 100)));
+
+  const snapshot = await measured(p, cdp, "() => window.__bench.start()");
+  // A little of a session, not timed: mouse moves, a scroll, typing into a field.
+  await p.mouse.move(50, 50);
+  await p.mouse.move(600, 400, { steps: 20 });
+  await p.mouse.wheel(0, 1500);
+  await p.click("#field");
+  await p.keyboard.type("hello there", { delay: 10 });
+  await p.evaluate(() => new Promise((r) => setTimeout(r, 600)));
+  const burst = await measured(p, cdp, "() => window.__bench.burst(window.__bench.upload)");
+  await p.evaluate(() => window.__bench.upload());
+  await context.close();
+  return { snapshot, burst, bytes, bodies };
+}
+
+const results = Object.fromEntries(KINDS.map((k) => [k, []]));
+for (let i = 0; i < RUNS; i++) {
+  for (const kind of KINDS) results[kind].push(await run(kind));
+  process.stderr.write(`run ${i + 1}/${RUNS} done\n`);
+}
+const chromiumVersion = browser.version();
+await browser.close();
+server.close();
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+// Per run: cost of the step minus the same step without a recorder (page noise, evaluate).
+const cost = (kind, step, field) =>
+  median(results[kind].map((r, i) => Math.max(0, r[step][field] - results.none[i][step][field])));
+const raw = (kind, step, field) => median(results[kind].map((r) => r[step][field]));
+
+const rows = [];
+const ms = (v) => `${v.toFixed(1)} ms`;
+const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : "–");
+for (const [step, label, n] of [["snapshot", "(a) first full snapshot + upload", ELEMENTS], ["burst", "(b) burst + upload", BURST]]) {
+  for (const [field, what] of [["script", "main-thread script (ScriptDuration)"], ["task", "main-thread tasks (TaskDuration)"]]) {
+    const ours = cost("sightline", step, field);
+    const theirs = cost("rrweb", step, field);
+    rows.push([`${label}, ${n} elements: ${what}`, ms(ours), ms(theirs), ratio(ours, theirs), "≤ 0.50×"]);
+  }
+  const ours = raw("sightline", step, "longest");
+  const theirs = raw("rrweb", step, "longest");
+  rows.push([`${label}: longest task (≥ 50 ms; 0 = none)`, ms(ours), ms(theirs), ratio(ours, theirs), ""]);
+}
+const ourBytes = median(results.sightline.map((r) => r.bytes));
+const theirBytes = median(results.rrweb.map((r) => r.bytes));
+rows.push(["(c) bytes uploaded per session (ours gzipped as sent; theirs JSON)", `${ourBytes} B`, `${theirBytes} B`,
+  ratio(ourBytes, theirBytes), "≤ 0.15×"]);
+
+const lines = [
+  `| measure | sightline | @rrweb/record 2.1.6 as Stack Auth drives it | ratio | goal |`,
+  `|---|---:|---:|---:|---|`,
+  ...rows.map((r) => `| ${r.join(" | ")} |`),
+];
+console.log(lines.join("\n"));
+console.log();
+console.log(`Medians of ${RUNS} runs; page of ${ELEMENTS} elements; burst of ${BURST} elements. ` +
+  `Machine: ${os.cpus()[0].model.trim()}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+  `${os.type()} ${os.release()}; Chromium ${chromiumVersion} (headless); Node ${process.version}.`);
+if (process.env.BENCH_JSON) console.log(JSON.stringify(results));
