@@ -221,7 +221,8 @@ impl Shared {
             mask_text_selector: &self.mask_text_selector,
             iframes: Vec::new(),
             shadow_roots: Vec::new(),
-            style_text_in_children: false,
+            for_mutation: false,
+            last_child_context: None,
         }
     }
 
@@ -315,7 +316,7 @@ impl Shared {
         let Some(document) = document() else { return };
         let (data, iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror, &mut state.passwords);
-            serializer.style_text_in_children = true;
+            serializer.for_mutation = true;
             let mut dom = BatchDom::new(&mut serializer, &document);
             let records = dom.records(records);
             let data = diff(&records, &mut dom);

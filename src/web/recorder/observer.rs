@@ -15,6 +15,13 @@ pub struct BatchDom<'s, 'a> {
     pub main: &'s Document,
     nodes: Vec<Node>,
     handles: Map,
+    /// By handle: the context a node inherits, when its parent was serialized in this
+    /// batch (saves asking the DOM for each added node's ancestors).
+    contexts: Vec<Option<Context>>,
+    /// By handle: what the children of a node serialized in this batch inherit.
+    child_contexts: Vec<Option<Context>>,
+    /// The main document's base URL, read once per batch.
+    main_base: Option<String>,
 }
 
 /// The host when `node` is a shadow root, else `node`.
@@ -31,7 +38,15 @@ fn host_or_self(node: Node) -> Node {
 
 impl<'s, 'a> BatchDom<'s, 'a> {
     pub fn new(serializer: &'s mut Serializer<'a>, main: &'s Document) -> Self {
-        Self { serializer, main, nodes: Vec::new(), handles: Map::new() }
+        Self {
+            serializer,
+            main,
+            nodes: Vec::new(),
+            handles: Map::new(),
+            contexts: Vec::new(),
+            child_contexts: Vec::new(),
+            main_base: None,
+        }
     }
 
     fn handle(&mut self, node: Node) -> Handle {
@@ -41,6 +56,8 @@ impl<'s, 'a> BatchDom<'s, 'a> {
         let h = self.nodes.len() as Handle;
         self.handles.set(&node, &JsValue::from(h));
         self.nodes.push(node);
+        self.contexts.push(None);
+        self.child_contexts.push(None);
         h
     }
 
@@ -75,11 +92,18 @@ impl<'s, 'a> BatchDom<'s, 'a> {
         out
     }
 
-    fn base_url(&self, node: &Node) -> String {
-        node.base_uri().ok().flatten().unwrap_or_default()
+    /// The base URL of `node`'s document (the main one is read once per batch).
+    fn base_url(&mut self, node: &Node, context: &Context) -> String {
+        if context.root_id.is_some() {
+            return node.base_uri().ok().flatten().unwrap_or_default();
+        }
+        self.main_base.get_or_insert_with(|| self.main.base_uri().ok().flatten().unwrap_or_default()).clone()
     }
 
-    fn context(&mut self, node: &Node) -> Context {
+    fn context(&mut self, handle: Handle, node: &Node) -> Context {
+        if let Some(context) = self.contexts[handle as usize] {
+            return context;
+        }
         let main = self.main.clone();
         self.serializer.context_of(node, &main)
     }
@@ -100,10 +124,12 @@ impl MutationDom for BatchDom<'_, '_> {
         Some(self.handle(sibling))
     }
 
-    fn recorded_children_of(&mut self, node: Handle) -> Vec<Handle> {
-        let node = self.node(node);
+    fn recorded_children_of(&mut self, parent: Handle) -> Vec<Handle> {
+        let node = self.node(parent);
         let mut children = Vec::new();
-        if node.node_type() == ELEMENT_NODE {
+        let inherited = self.child_contexts[parent as usize];
+        // Known when the node was serialized in this batch: its children are recorded.
+        if inherited.is_none() && node.node_type() == ELEMENT_NODE {
             let element = node.unchecked_ref::<Element>();
             if is_blocked(self.serializer.config, element, element.get_attribute("class").as_deref()) {
                 return children;
@@ -117,14 +143,19 @@ impl MutationDom for BatchDom<'_, '_> {
         let mut child = node.first_child();
         while let Some(c) = child {
             child = c.next_sibling();
-            children.push(self.handle(c));
+            let h = self.handle(c);
+            self.contexts[h as usize] = inherited;
+            children.push(h);
         }
         if node.node_type() == ELEMENT_NODE {
             if let Some(root) = node.unchecked_ref::<Element>().shadow_root() {
+                let inherited = inherited.map(|c| Context { is_shadow: true, ..c });
                 let mut child = root.first_child();
                 while let Some(c) = child {
                     child = c.next_sibling();
-                    children.push(self.handle(c));
+                    let h = self.handle(c);
+                    self.contexts[h as usize] = inherited;
+                    children.push(h);
                 }
             }
         }
@@ -143,21 +174,25 @@ impl MutationDom for BatchDom<'_, '_> {
         }
     }
 
-    fn serialize_shallow(&mut self, node: Handle, out: &mut String) -> Option<u32> {
-        let node = self.node(node);
-        let context = self.context(&node);
-        let base = self.base_url(&node);
-        self.serializer.serialize(&node, context, &base, out, false)
+    fn serialize_shallow(&mut self, handle: Handle, out: &mut String) -> Option<u32> {
+        let node = self.node(handle);
+        let context = self.context(handle, &node);
+        let base = self.base_url(&node, &context);
+        self.serializer.last_child_context = None;
+        let id = self.serializer.serialize(&node, context, &base, out, false);
+        self.child_contexts[handle as usize] = self.serializer.last_child_context.take();
+        id
     }
 
-    fn text_value(&mut self, node: Handle) -> Option<String> {
-        let node = self.node(node);
-        let context = self.context(&node);
+    fn text_value(&mut self, handle: Handle) -> Option<String> {
+        let node = self.node(handle);
         let text = node.node_value()?;
         if node.node_type() != TEXT_NODE {
             return Some(text);
         }
-        Some(text_content(&text, context.text_parent, context.masked_text, &self.base_url(&node)))
+        let context = self.context(handle, &node);
+        let base = self.base_url(&node, &context);
+        Some(text_content(&text, context.text_parent, context.masked_text, &base))
     }
 
     fn attribute_change(&mut self, node: Handle, name: &str) -> AttributeChange {
@@ -170,7 +205,8 @@ impl MutationDom for BatchDom<'_, '_> {
         // Reading the element records a switch to type=password for good.
         let raw = self.serializer.read_element(element, false);
         let masks_value = raw.masks_value(self.serializer.config.mask_all_inputs);
-        match recorded_attribute(&raw.tag, name, &value, &self.base_url(&node), masks_value) {
+        let base = node.base_uri().ok().flatten().unwrap_or_default();
+        match recorded_attribute(&raw.tag, name, &value, &base, masks_value) {
             Some(v) => AttributeChange::Value(v),
             None => AttributeChange::Skip,
         }

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use js_sys::WeakMap;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, Node};
 
@@ -25,7 +26,17 @@ pub const COMMENT_NODE: u16 = 8;
 pub const DOCUMENT_NODE: u16 = 9;
 pub const DOCTYPE_NODE: u16 = 10;
 pub const FRAGMENT_NODE: u16 = 11;
-const SVG_NAMESPACE: &str = "http://www.w3.org/2000/svg";
+
+// One crossing per element instead of 4 + n (local name, namespace, shadow root,
+// attribute names, each value): `localName \0 flags (\0 name \0 value)*`, flags `v` for
+// SVG and `s` for an open shadow root. NULs in values become U+FFFD (as the HTML parser
+// does) so a value can never shift the name/value pairs.
+#[wasm_bindgen(
+    inline_js = "export function sl_read(e){let s=e.localName+'\\0'+(e.namespaceURI==='http://www.w3.org/2000/svg'?'v':'')+(e.shadowRoot?'s':'');const a=e.attributes;for(let i=0;i<a.length;i++){const v=a[i].value;s+='\\0'+a[i].name+'\\0'+(v.indexOf('\\0')<0?v:v.replace(/\\0/g,'\\ufffd'))}return s}"
+)]
+extern "C" {
+    fn sl_read(element: &Element) -> String;
+}
 
 /// What a node inherits from its ancestors.
 #[derive(Debug, Clone, Copy)]
@@ -48,9 +59,15 @@ pub struct Serializer<'a> {
     pub iframes: Vec<(u32, Document)>,
     /// Open shadow roots met during the walk (to observe).
     pub shadow_roots: Vec<Node>,
-    /// When set, `<style>` rules are not put into `_cssText` (mutation adds carry the
-    /// CSS in their text children, which later text mutations update).
-    pub style_text_in_children: bool,
+    /// Serializing mutation adds: `<style>` rules are not put into `_cssText` (adds
+    /// carry the CSS in their text children, which later text mutations update), and
+    /// scroll offsets are not read (a node added in this task cannot have been
+    /// scrolled by the user, and reading them would force a layout of the new nodes).
+    pub for_mutation: bool,
+    /// What the children of the last element / document serialized inherit, `None`
+    /// when its children are not recorded (lets a mutation batch serialize a subtree
+    /// without asking the DOM about each node's ancestors, class and value again).
+    pub last_child_context: Option<Context>,
 }
 
 /// `[class~="name"]` (a selector matching the class whatever characters it has).
@@ -164,16 +181,21 @@ impl Serializer<'_> {
     /// Reads what the recording rules need from `element` (which already has its id
     /// when `with_state`).
     pub fn read_element(&mut self, element: &Element, with_state: bool) -> RawElement {
-        let tag = element.local_name().to_ascii_lowercase();
-        let names = element.get_attribute_names();
-        let mut attributes = Vec::with_capacity(names.length() as usize);
-        for name in names.iter() {
-            if let Some(name) = name.as_string() {
-                let value = element.get_attribute(&name).unwrap_or_default();
-                attributes.push((name, value));
-            }
+        let read = sl_read(element);
+        let mut parts = read.split('\0');
+        let tag = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let flags = parts.next().unwrap_or_default();
+        let mut attributes = Vec::new();
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            attributes.push((name.to_string(), value.to_string()));
         }
-        let mut raw = RawElement { tag, attributes, ..Default::default() };
+        let mut raw = RawElement {
+            tag,
+            attributes,
+            is_svg: flags.contains('v'),
+            is_shadow_host: flags.contains('s'),
+            ..Default::default()
+        };
         let id = self.id_of(element);
         if raw.tag == "input" && raw.input_type() == "password" {
             if let Some(id) = id {
@@ -185,7 +207,6 @@ impl Serializer<'_> {
         if !with_state {
             return raw;
         }
-        raw.is_svg = element.namespace_uri().as_deref() == Some(SVG_NAMESPACE);
         let class = raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str());
         if is_blocked(self.config, element, class) {
             let rect = element.get_bounding_client_rect();
@@ -204,7 +225,7 @@ impl Serializer<'_> {
                 raw.selected = element.unchecked_ref::<web_sys::HtmlOptionElement>().selected();
                 raw.in_masked_select = value_needs_mask("select", "", self.config.mask_all_inputs, false);
             }
-            "style" if !self.style_text_in_children => raw.css_text = stylesheet_text(element),
+            "style" if !self.for_mutation => raw.css_text = stylesheet_text(element),
             "link" => raw.css_text = stylesheet_text(element),
             "iframe" => {
                 raw.iframe_readable =
@@ -212,9 +233,10 @@ impl Serializer<'_> {
             }
             _ => {}
         }
-        raw.scroll_left = element.scroll_left() as f64;
-        raw.scroll_top = element.scroll_top() as f64;
-        raw.is_shadow_host = element.shadow_root().is_some();
+        if !self.for_mutation {
+            raw.scroll_left = element.scroll_left() as f64;
+            raw.scroll_top = element.scroll_top() as f64;
+        }
         raw
     }
 
@@ -307,6 +329,7 @@ impl Serializer<'_> {
         if let Some(root) = &shadow_root {
             self.shadow_roots.push(root.clone());
         }
+        self.last_child_context = (serialized.has_child_list() && children_recorded).then_some(child_context);
         if !deep {
             serialized.write_shallow(out);
             return Some(id);
