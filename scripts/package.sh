@@ -44,6 +44,12 @@ node -e '
 # `any` by wasm-bindgen. Nobody calls them, but the package promises no `any` in its types:
 # they become `unknown`.
 find "$stage" -name '*.d.ts' -exec sed -E -i '/^ *(readonly [A-Za-z0-9_$]+|export const [A-Za-z0-9_$]+): \(/ s/\bany\b/unknown/g' {} +
+# wasm-bindgen declares `[Symbol.dispose]()`, whose type lives in TypeScript's
+# `esnext.disposable` lib (TS >= 5.2): reference it, so that a project compiling with
+# `lib: ["ES2022", "DOM"]` and `skipLibCheck: false` type-checks the package cleanly.
+for dts in "$stage/web/sightline.d.ts" "$stage/bundler/sightline.d.ts"; do
+  grep -q 'Symbol.dispose' "$dts" && sed -i '1i /// <reference lib="esnext.disposable" />' "$dts"
+done
 # Type positions only: doc comments may say "any".
 if grep -rnw --include='*.d.ts' 'any' "$stage" | grep -vE '^[^:]+:[0-9]+: *(\*|/\*|//)'; then
   log "the package's .d.ts files still use the type \`any\` (above)"
