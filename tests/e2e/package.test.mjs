@@ -2,10 +2,10 @@
 // sightline-<version>.tgz; a temporary copy of tests/consumer/vite-app (Vite 7 +
 // TypeScript 5) `npm install`s the tarball, type-checks with `tsc --strict --noEmit`,
 // builds with `vite build` (the default entry, and `sightline/bundler` through
-// vite-plugin-wasm), and each build, plus a plain HTML page importing the package's web/
-// build from a `<script type="module">`, runs in Debian's headless Chromium against the
-// real collector, which must store the page's `$page-view`. A misspelled option must fail
-// `tsc`.
+// vite-plugin-wasm), and each build, the app under `vite dev`, and a plain HTML page
+// importing the package's web/ build from a `<script type="module">` run in Debian's
+// headless Chromium against the real collector, which must store the page's `$page-view`.
+// A misspelled option must fail `tsc`.
 //
 //   node --test tests/e2e/package.test.mjs
 //
@@ -14,7 +14,8 @@
 // forces a rebuild. npm needs the registry (or its cache) for the app's committed lock file.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -64,7 +65,7 @@ function ok(cwd, cmd, args, timeout) {
 }
 
 describe("npm package (sightline-<version>.tgz) in a consumer app", { timeout: 10 * 60 * 1000 }, () => {
-  let tarball, tmp, app, site, collector, browser;
+  let tarball, tmp, app, site, collector, browser, vite;
 
   before(async () => {
     tarball = ensureTarball();
@@ -82,6 +83,7 @@ describe("npm package (sightline-<version>.tgz) in a consumer app", { timeout: 1
   });
 
   after(async () => {
+    vite?.kill("SIGTERM");
     await browser?.close();
     await collector?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -131,7 +133,7 @@ describe("npm package (sightline-<version>.tgz) in a consumer app", { timeout: 1
     assert.doesNotMatch(r.output, /node_modules\/sightline/, "the package's own declarations have errors");
   });
 
-  test("vite build: the default entry with no Vite config for wasm, and sightline/bundler with vite-plugin-wasm", async () => {
+  test("vite build: the default entry without a wasm plugin, and sightline/bundler with vite-plugin-wasm", async () => {
     ok(app, "node_modules/.bin/vite", ["build"]);
     ok(app, "node_modules/.bin/vite", ["build", "--config", "vite.bundler.config.ts"]);
     const assets = readdirSync(path.join(app, "dist/static"));
@@ -150,14 +152,18 @@ describe("npm package (sightline-<version>.tgz) in a consumer app", { timeout: 1
     browser = await launchChromium();
   });
 
-  /** Opens `pagePath`, waits for the page's `window.__result`, then for the stored events. */
-  async function deliversPageView(pagePath, projectId, customEvent) {
+  /**
+   * Opens `url` (a path on the collector, or absolute), waits for the page's
+   * `window.__result`, then for the page's stored events.
+   */
+  async function deliversPageView(url, projectId, customEvent) {
     assert.ok(collector && browser, "the build step failed");
+    const pageUrl = new URL(url, collector.url);
     const page = await browser.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     try {
-      await page.goto(collector.url + pagePath);
+      await page.goto(pageUrl.href);
       await page.waitForFunction(() => window.__result || window.__error, null, { timeout: 20000 });
       const { result, error } = await page.evaluate(() => ({ result: window.__result, error: window.__error }));
       assert.equal(error, undefined, `the page failed: ${error}`);
@@ -167,12 +173,13 @@ describe("npm package (sightline-<version>.tgz) in a consumer app", { timeout: 1
       assert.ok(result.stats.deliveredEvents >= 2, `stats(): ${JSON.stringify(result.stats)}`);
       assert.equal(result.accessState, "unknown");
       const stored = await waitFor(async () => {
-        const events = (await collector.events()).filter((e) => e.project_id === projectId);
+        const events = (await collector.events()).filter((e) => e.project_id === projectId &&
+          (e.event_type !== "$page-view" || new URL(e.data.url).origin === pageUrl.origin));
         const types = new Set(events.map((e) => e.event_type));
         return types.has("$page-view") && types.has(customEvent) && events;
       }, { message: `a $page-view and a ${customEvent} of ${projectId} at the collector` });
       const view = stored.find((e) => e.event_type === "$page-view");
-      assert.equal(new URL(view.data.url).pathname, pagePath.split("?")[0]);
+      assert.equal(new URL(view.data.url).pathname, pageUrl.pathname);
     } finally {
       await page.close();
     }
@@ -188,5 +195,25 @@ describe("npm package (sightline-<version>.tgz) in a consumer app", { timeout: 1
 
   test("a plain HTML page (<script type=\"module\"> + the web build) delivers a $page-view", async () => {
     await deliversPageView("/static/plain/index.html", "p_plain", "plain-page-loaded");
+  });
+
+  test("the Vite app under `vite dev` (optimizeDeps.exclude) delivers a $page-view cross-origin", async () => {
+    assert.ok(collector, "the build step failed");
+    const port = await new Promise((resolve, reject) => {
+      const probe = createServer().once("error", reject).listen(0, "127.0.0.1", () => {
+        const { port } = probe.address();
+        probe.close(() => resolve(port));
+      });
+    });
+    vite = spawn("node_modules/.bin/vite", ["--host", "127.0.0.1", "--port", String(port), "--strictPort"], {
+      cwd: app, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    vite.stdout.on("data", (d) => { log += d; });
+    vite.stderr.on("data", (d) => { log += d; });
+    const devUrl = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(devUrl + "/").catch(() => null))?.ok,
+      { timeout: 30000, message: () => `vite dev on ${devUrl}: ${log}` });
+    await deliversPageView(`${devUrl}/?api=${encodeURIComponent(collector.url)}`, "p_vite", "vite-app-loaded");
   });
 });

@@ -1,5 +1,6 @@
 // What the package README's Vite quick start shows, plus hooks for the test
-// (tests/e2e/package.test.mjs): the collector is this page's own origin.
+// (tests/e2e/package.test.mjs): the collector is this page's own origin, or `?api=<url>`
+// (the test's `vite dev` run, cross-origin).
 import init, { Sightline } from "sightline";
 import type { AccessState, FlushResult, SightlineOptions, SightlineStats } from "sightline";
 
@@ -12,7 +13,7 @@ declare global {
 
 const options: SightlineOptions = {
   projectId: "p_vite",
-  apiBaseUrl: location.origin,
+  apiBaseUrl: new URLSearchParams(location.search).get("api") ?? location.origin,
   getAnalyticsSession: async () => null, // anonymous (the test collector allows it)
   analytics: { flushIntervalMs: 1000 },
   accessGate: {
