@@ -98,3 +98,8 @@ async fn a_400_is_dropped_and_counted() {
 async fn the_access_gate_is_wired_into_the_class() {
     case("accessGateThroughTheClass").await;
 }
+
+#[wasm_bindgen_test]
+async fn the_replay_browser_session_rotates_when_idle() {
+    case("replayBrowserSessionRotatesWhenIdle").await;
+}

@@ -13,23 +13,25 @@ pub struct BrowserSession {
 
 impl BrowserSession {
     /// The stored session if it is still live at `now_ms`, else a new one with `new_id`.
-    /// The flag says whether a new session began (the recorder then takes a fresh
-    /// Meta + FullSnapshot so the new session plays on its own).
+    /// `activity_ms` is this tab's last user activity (a page load counts); the stored
+    /// `last_activity_ms` carries the other tabs'. The flag says whether a new session
+    /// began (the recorder then takes a fresh Meta + FullSnapshot so the new session
+    /// plays on its own).
     pub fn resume_or_start(
         stored: Option<BrowserSession>,
         now_ms: u64,
+        activity_ms: u64,
         idle_timeout_ms: u64,
         new_id: impl FnOnce() -> String,
     ) -> (BrowserSession, bool) {
-        match stored {
-            Some(session) if now_ms.saturating_sub(session.last_activity_ms) < idle_timeout_ms => {
-                (BrowserSession { last_activity_ms: session.last_activity_ms.max(now_ms), ..session }, false)
+        let activity_ms = activity_ms.min(now_ms);
+        if let Some(session) = stored {
+            let last_activity_ms = session.last_activity_ms.max(activity_ms).min(now_ms);
+            if now_ms - last_activity_ms < idle_timeout_ms {
+                return (BrowserSession { last_activity_ms, ..session }, false);
             }
-            _ => (
-                BrowserSession { session_id: new_id(), created_at_ms: now_ms, last_activity_ms: now_ms },
-                true,
-            ),
         }
+        (BrowserSession { session_id: new_id(), created_at_ms: now_ms, last_activity_ms: now_ms }, true)
     }
 
     pub fn to_json(&self) -> String {
@@ -51,21 +53,49 @@ mod tests {
         Some(BrowserSession { session_id: "old".into(), created_at_ms: 10, last_activity_ms: last })
     }
 
+    fn new_id() -> String {
+        "new".into()
+    }
+
     #[test]
-    fn a_live_session_is_resumed_and_touched() {
+    fn a_live_session_is_resumed_with_the_latest_activity() {
         let (session, rotated) =
-            BrowserSession::resume_or_start(stored(1_000), 5_000, 180_000, || "new".into());
+            BrowserSession::resume_or_start(stored(1_000), 5_000, 4_000, 180_000, new_id);
         assert!(!rotated);
         assert_eq!(
             session,
-            BrowserSession { session_id: "old".into(), created_at_ms: 10, last_activity_ms: 5_000 }
+            BrowserSession { session_id: "old".into(), created_at_ms: 10, last_activity_ms: 4_000 }
         );
+    }
+
+    #[test]
+    fn checking_does_not_count_as_activity() {
+        // A tab that only checks (no user activity since 1 s) lets the session idle out.
+        let mut session = stored(1_000);
+        let mut rotated_at = None;
+        for now in (5_000..=200_000).step_by(5_000) {
+            let (next, rotated) = BrowserSession::resume_or_start(session, now, 1_000, 180_000, new_id);
+            if rotated {
+                rotated_at = Some(now);
+                break;
+            }
+            session = Some(next);
+        }
+        assert_eq!(rotated_at, Some(185_000));
+    }
+
+    #[test]
+    fn another_tabs_activity_keeps_the_session_alive() {
+        let (session, rotated) =
+            BrowserSession::resume_or_start(stored(170_000), 200_000, 1_000, 180_000, new_id);
+        assert!(!rotated);
+        assert_eq!(session.last_activity_ms, 170_000);
     }
 
     #[test]
     fn an_idle_session_rotates() {
         let (session, rotated) =
-            BrowserSession::resume_or_start(stored(1_000), 181_000, 180_000, || "new".into());
+            BrowserSession::resume_or_start(stored(1_000), 181_000, 1_000, 180_000, new_id);
         assert!(rotated);
         assert_eq!(
             session,
@@ -75,7 +105,7 @@ mod tests {
 
     #[test]
     fn no_session_starts_one() {
-        let (session, rotated) = BrowserSession::resume_or_start(None, 7, 180_000, || "new".into());
+        let (session, rotated) = BrowserSession::resume_or_start(None, 7, 7, 180_000, new_id);
         assert!(rotated);
         assert_eq!(session.created_at_ms, 7);
     }

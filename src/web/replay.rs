@@ -37,16 +37,12 @@ fn replay_session(session: &BrowserSession) -> ReplaySession {
     ReplaySession { browser_session_id: session.session_id.clone(), started_at_ms: session.created_at_ms }
 }
 
-/// Resumes the stored browser session or starts one; returns it and whether it is new.
-fn current_session(key: &str, idle_timeout_ms: u64, last_activity_ms: u64) -> (BrowserSession, bool) {
-    let now = now_ms();
+/// Resumes the stored browser session or starts one, given this tab's last activity;
+/// returns it and whether it is new.
+fn current_session(key: &str, idle_timeout_ms: u64, activity_ms: u64) -> (BrowserSession, bool) {
     let stored = read_session(key);
-    let (mut session, rotated) = BrowserSession::resume_or_start(stored, now, idle_timeout_ms, new_uuid);
-    // Resuming counts as activity only when there was some: an idle tab must not keep
-    // a session alive for ever.
-    if !rotated {
-        session.last_activity_ms = session.last_activity_ms.min(now).max(last_activity_ms);
-    }
+    let (session, rotated) =
+        BrowserSession::resume_or_start(stored, now_ms(), activity_ms, idle_timeout_ms, new_uuid);
     storage::set(key, &session.to_json());
     (session, rotated)
 }
@@ -82,7 +78,9 @@ impl ReplayDriver {
         let session_recorder = recorder.clone();
         let idle_timeout_ms = config.idle_timeout_ms;
         let mut current_id = session.session_id;
-        intervals.push(Interval::new(SESSION_CHECK_MS, move || {
+        // Short idle timeouts (tests, kiosks) are checked often enough to honour them.
+        let check_every_ms = SESSION_CHECK_MS.min((idle_timeout_ms / 4).max(10) as u32);
+        intervals.push(Interval::new(check_every_ms, move || {
             let (session, rotated) =
                 current_session(&key, idle_timeout_ms, session_recorder.last_activity_ms());
             if rotated || session.session_id != current_id {

@@ -374,6 +374,34 @@ cases.accessGateThroughTheClass = async function (make) {
   assertEq(await plain.checkAccess(), "unknown", "without accessGate the state stays unknown");
 };
 
+cases.replayBrowserSessionRotatesWhenIdle = async function (make) {
+  const { key, projectId, options } = await setup("replay-session");
+  const sl = make({ ...options, replays: { enabled: true, idleTimeoutMs: 400, flushIntervalMs: 100 } });
+  sl.start();
+  const storageKey = `sightline:${projectId}:browser-session`;
+  const first = JSON.parse(localStorage.getItem(storageKey));
+  assertEq(Object.keys(first).sort(), ["created_at_ms", "last_activity_ms", "session_id"], "stored shape");
+  await sleep(1200); // no user activity: the session idles out
+  const second = JSON.parse(localStorage.getItem(storageKey));
+  assert(second.session_id !== first.session_id, "a new browser session after the idle timeout");
+  assert(second.created_at_ms > first.created_at_ms, "created later");
+  await sl.flush();
+  sl.stop();
+  const batches = (await requests(key))
+    .filter((r) => r.path.endsWith("/session-replays/batch"))
+    .map((r) => JSON.parse(r.body));
+  const bySession = (id) => batches.filter((b) => b.browser_session_id === id);
+  for (const session of [first, second]) {
+    const own = bySession(session.session_id);
+    assert(own.length > 0, `batches for ${session.session_id}`);
+    assert(own.every((b) => b.started_at_ms === session.created_at_ms), "started_at_ms is the session's creation");
+    const types = own.flatMap((b) => b.events.map((e) => e.type));
+    assertEq(types.slice(0, 2), [4, 2], "each session starts with Meta + FullSnapshot");
+  }
+  const segments = new Set(batches.map((b) => b.session_replay_segment_id));
+  assertEq(segments.size, 1, "one segment id per page");
+};
+
 export async function runCase(name, make) {
   if (!cases[name]) throw new Error(`no case ${name}`);
   await cases[name](make);
