@@ -203,9 +203,10 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-// Per run: cost of the step minus the same step without a recorder (page noise, evaluate).
+// Cost of a step: its median minus the median of the same step without a recorder
+// (building the burst's nodes, layout, the evaluate round trip).
 const cost = (kind, step, field) =>
-  median(results[kind].map((r, i) => Math.max(0, r[step][field] - results.none[i][step][field])));
+  Math.max(0, median(results[kind].map((r) => r[step][field])) - median(results.none.map((r) => r[step][field])));
 const raw = (kind, step, field) => median(results[kind].map((r) => r[step][field]));
 
 const rows = [];
@@ -233,6 +234,9 @@ const lines = [
 ];
 console.log(lines.join("\n"));
 console.log();
+console.log(`Without a recorder the same steps take (subtracted above): snapshot step ` +
+  `${raw("none", "snapshot", "script").toFixed(1)} ms script / ${raw("none", "snapshot", "task").toFixed(1)} ms tasks, ` +
+  `burst step ${raw("none", "burst", "script").toFixed(1)} ms script / ${raw("none", "burst", "task").toFixed(1)} ms tasks.`);
 console.log(`Medians of ${RUNS} runs; page of ${ELEMENTS} elements; burst of ${BURST} elements. ` +
   `Machine: ${os.cpus()[0].model.trim()}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
   `${os.type()} ${os.release()}; Chromium ${chromiumVersion} (headless); Node ${process.version}.`);
