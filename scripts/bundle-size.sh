@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wasm=$(gzip -9c pkg/sightline_bg.wasm | wc -c)
-js=$(gzip -9c pkg/sightline.js | wc -c)
-printf 'bundle: sightline_bg.wasm %d B raw, %d B gzip; sightline.js %d B raw, %d B gzip; total %d B gzip (%.1f KB)\n' \
-  "$(wc -c <pkg/sightline_bg.wasm)" "$wasm" "$(wc -c <pkg/sightline.js)" "$js" "$((wasm + js))" \
+# The JS glue plus any inline-JS snippets wasm-bindgen emitted (pkg/snippets/).
+js=$(cat pkg/sightline.js $(find pkg/snippets -name '*.js' 2>/dev/null) | gzip -9c | wc -c)
+printf 'bundle: sightline_bg.wasm %d B raw, %d B gzip; sightline.js (+ snippets) %d B raw, %d B gzip; total %d B gzip (%.1f KB)\n' \
+  "$(wc -c <pkg/sightline_bg.wasm)" "$wasm" "$(cat pkg/sightline.js $(find pkg/snippets -name '*.js' 2>/dev/null) | wc -c)" "$js" "$((wasm + js))" \
   "$(awk "BEGIN { print ($wasm + $js) / 1000 }")"
 rrweb=tests/node_modules/@rrweb/record/dist/record.umd.min.cjs
 if [ -f "$rrweb" ]; then
