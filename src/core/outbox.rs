@@ -299,10 +299,16 @@ impl Outbox {
     /// when its request is about to start, so that everything else stays available to
     /// the keepalive planner if the page goes away meanwhile.
     pub fn take_next_due(&mut self, now_ms: u64) -> Option<Send> {
-        let batch = self
-            .queue
-            .iter_mut()
-            .find(|b| b.delivery == Delivery::Waiting && b.next_attempt_at_ms <= now_ms)?;
+        self.take_next_due_of(now_ms, None)
+    }
+
+    /// `take_next_due`, limited to one stream when `only` says so.
+    pub fn take_next_due_of(&mut self, now_ms: u64, only: Option<Stream>) -> Option<Send> {
+        let batch = self.queue.iter_mut().find(|b| {
+            b.delivery == Delivery::Waiting
+                && b.next_attempt_at_ms <= now_ms
+                && only.map_or(true, |stream| b.content.stream == stream)
+        })?;
         batch.delivery = Delivery::InFlight;
         Some(Send {
             batch_id: batch.content.batch_id.clone(),

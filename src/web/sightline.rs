@@ -268,37 +268,43 @@ fn validate_event_type(event_type: &JsValue) -> Result<String, JsValue> {
     Ok(String::from(js))
 }
 
+// Checking and serializing `track()` data is one call into JS: a replacer written in
+// Rust would cross the wasm boundary once per key, which made `track()` several times
+// slower than the JavaScript SDKs it replaces.
+#[wasm_bindgen(inline_js = r#"
+const article = (t) => (t === "object" || t === "undefined" ? "an " : "a ") + t;
+export function serializeTrackData(data, context) {
+  if (data === undefined || data === null) return "{}";
+  if (typeof data !== "object" || Array.isArray(data)) {
+    const kind = Array.isArray(data) ? "an array" : article(typeof data);
+    throw new TypeError(`${context}: data must be a plain object, got ${kind}`);
+  }
+  const proto = Object.getPrototypeOf(data);
+  // Any realm's Object.prototype (an iframe's too) has a null prototype itself.
+  if (proto !== null && Object.getPrototypeOf(proto) !== null) {
+    throw new TypeError(`${context}: data must be a plain object, not a class instance`);
+  }
+  try {
+    return JSON.stringify(data, (key, value) => {
+      const t = typeof value;
+      if (t === "function" || t === "symbol") throw new TypeError(`the value at key "${key}" is ${article(t)}`);
+      return value;
+    });
+  } catch (e) {
+    throw new TypeError(`${context}: data is not JSON-serializable: ${e && e.message}`);
+  }
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = serializeTrackData)]
+    fn serialize_track_data_js(data: &JsValue, context: &str) -> Result<String, JsValue>;
+}
+
 /// `data` as JSON: a plain object (or nothing), free of cycles, BigInts, functions and
 /// symbols, at most 32 KiB serialized.
 fn serialize_track_data(event_type: &str, data: &JsValue) -> Result<String, JsValue> {
     let context = format!("sightline: track(\"{event_type}\", data)");
-    if data.is_undefined() || data.is_null() {
-        return Ok("{}".into());
-    }
-    if !data.is_object() || data.is_function() || js_sys::Array::is_array(data) {
-        let kind = if js_sys::Array::is_array(data) { "an array".to_string() } else { describe_type(data) };
-        return Err(type_error(format!("{context}: data must be a plain object, got {kind}")));
-    }
-    let prototype = Object::get_prototype_of(data);
-    let object_prototype = Object::get_prototype_of(&Object::new());
-    if !prototype.is_null() && prototype != object_prototype {
-        return Err(type_error(format!("{context}: data must be a plain object, not a class instance")));
-    }
-    let replacer = Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-        |key: JsValue, value: JsValue| {
-            if value.is_function() || value.is_symbol() {
-                let key = key.as_string().unwrap_or_default();
-                return Err(type_error(format!("the value at key \"{key}\" is {}", describe_type(&value))));
-            }
-            Ok(value)
-        },
-    );
-    let json =
-        js_sys::JSON::stringify_with_replacer(data, replacer.as_ref().unchecked_ref()).map_err(|e| {
-            let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
-            type_error(format!("{context}: data is not JSON-serializable: {message}"))
-        })?;
-    let json = String::from(json);
+    let json = serialize_track_data_js(data, &context)?;
     if json.len() > MAX_TRACK_DATA_BYTES {
         return Err(type_error(format!(
             "{context}: data is {} bytes serialized; the limit is {MAX_TRACK_DATA_BYTES}",
@@ -306,12 +312,4 @@ fn serialize_track_data(event_type: &str, data: &JsValue) -> Result<String, JsVa
         )));
     }
     Ok(json)
-}
-
-fn describe_type(value: &JsValue) -> String {
-    let kind = value.js_typeof().as_string().unwrap_or_default();
-    match kind.as_str() {
-        "object" | "undefined" => format!("an {kind}"),
-        _ => format!("a {kind}"),
-    }
 }

@@ -17,6 +17,8 @@ use crate::web::util::{now_ms, warn};
 
 /// The server's limit on a body as sent (wire.md).
 const MAX_SENT_BYTES: usize = 1_000_000;
+/// Analytics requests in flight at once (browsers open about six connections a host).
+const MAX_PARALLEL_ANALYTICS_SENDS: usize = 4;
 
 #[derive(Default)]
 struct Pump {
@@ -190,16 +192,35 @@ impl Uploader {
                     break;
                 }
             };
-            // One batch at a time, claimed only as its request starts: an unload meanwhile
-            // can still hand the others to keepalive.
+            // Batches are claimed only as their requests start, so that an unload meanwhile
+            // can still hand the others to keepalive. Analytics batches go a few at a time
+            // (their order does not matter: every event has its own time); replay batches
+            // one by one, in order.
             while !inner.paused.get() {
-                let Some(send) = inner.outbox.borrow_mut().take_next_due(now_ms()) else { break };
-                let outcome = inner
-                    .endpoint
-                    .post(send.stream.path(), session.as_ref(), &send.body, MAX_SENT_BYTES)
-                    .await;
-                let verdict = inner.outbox.borrow_mut().complete(&send.batch_id, outcome, now_ms());
-                report(&verdict);
+                let Some(first) = inner.outbox.borrow_mut().take_next_due(now_ms()) else { break };
+                let mut sends = vec![first];
+                if sends[0].stream == Stream::Analytics {
+                    while sends.len() < MAX_PARALLEL_ANALYTICS_SENDS {
+                        let next =
+                            inner.outbox.borrow_mut().take_next_due_of(now_ms(), Some(Stream::Analytics));
+                        let Some(next) = next else { break };
+                        sends.push(next);
+                    }
+                }
+                let requests = js_sys::Array::new();
+                for send in sends {
+                    let (this, session) = (self.clone(), session.clone());
+                    requests.push(&future_to_promise(async move {
+                        let inner = &this.inner;
+                        let outcome = inner
+                            .endpoint
+                            .post(send.stream.path(), session.as_ref(), &send.body, MAX_SENT_BYTES)
+                            .await;
+                        report(&inner.outbox.borrow_mut().complete(&send.batch_id, outcome, now_ms()));
+                        Ok(JsValue::UNDEFINED)
+                    }));
+                }
+                let _ = JsFuture::from(Promise::all(&requests)).await;
             }
         }
         self.after_change();
