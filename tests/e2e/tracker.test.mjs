@@ -348,6 +348,71 @@ describe("tracker end to end (SDK in Chromium → collector → SQLite)", () => 
     });
   });
 
+  // PostHog Code's bug: a transient failure of the access check (5xx) was read as "no
+  // access" and bounced paying users. Against the real collector with injected faults.
+  describe("e. the access gate against the collector", () => {
+    const CHECK = "/api/code/invites/check-access";
+    /** Opens the fixture with a gate whose changes are recorded in window.__changes. */
+    async function openGated(page, c, { getAnalyticsSession } = {}) {
+      await page.addInitScript((withSession) => {
+        window.__changes = [];
+        window.__signedOut = 0;
+        window.__fixture = {
+          options: {
+            ...(withSession ? { getAnalyticsSession: () => ({ accessToken: "expired-token" }) } : {}),
+            accessGate: {
+              url: "/api/code/invites/check-access/",
+              retry: { initialDelayMs: 100, maxDelayMs: 200, maxRetries: 3 },
+              onChange: (state, reason) => window.__changes.push([state, reason]),
+              onSignedOut: () => { window.__signedOut += 1; },
+            },
+          },
+        };
+      }, Boolean(getAnalyticsSession));
+      await openFixture(page, c.url, {});
+    }
+    const checks = async (c) => (await c.stats()).requests[`GET ${CHECK}/`] ?? 0;
+    const state = (page) => page.evaluate(() => window.sl.accessState);
+
+    test("a 503 while granted keeps the user in; the retry settles it; no denied on the way", { timeout: 30000 }, async (t) => {
+      const { c, page, errors } = await setup(t);
+      await openGated(page, c);
+      await waitFor(async () => (await state(page)) === "granted", { message: "first check granted" });
+      await c.fault({ path_prefix: CHECK, count: 2, status: 503 });
+      const before = await checks(c);
+      assert.equal(await page.evaluate(() => window.sl.checkAccess()), "granted", "a 503 keeps the current state");
+      await waitFor(async () => (await checks(c)) === before + 3, { message: "two retries after the 503s" });
+      await page.waitForTimeout(300);
+      assert.equal(await state(page), "granted");
+      assert.deepEqual(await page.evaluate(() => window.__changes), [["granted", "granted"]], "never denied");
+      assert.deepEqual(errors, []);
+    });
+
+    test("an outage longer than the budget fails closed after exactly 1 + maxRetries requests", { timeout: 30000 }, async (t) => {
+      const { c, page, errors } = await setup(t);
+      await openGated(page, c);
+      await waitFor(async () => (await state(page)) === "granted", { message: "first check granted" });
+      await c.fault({ path_prefix: CHECK, count: 50, status: 503 });
+      const before = await checks(c);
+      await page.evaluate(() => window.sl.checkAccess());
+      await waitFor(async () => (await state(page)) === "denied", { message: "fail-closed" });
+      assert.equal((await checks(c)) - before, 1 + 3, "1 + maxRetries requests");
+      assert.deepEqual(await page.evaluate(() => window.__changes), [["granted", "granted"], ["denied", "fail-closed"]]);
+      assert.deepEqual(errors, []);
+    });
+
+    test("a 401 signs out: unknown, onSignedOut once, exactly one request", { timeout: 30000 }, async (t) => {
+      const { c, page, errors } = await setup(t);
+      await openGated(page, c, { getAnalyticsSession: true });
+      await waitFor(async () => (await page.evaluate(() => window.__signedOut)) === 1, { message: "onSignedOut" });
+      await page.waitForTimeout(500);
+      assert.equal(await checks(c), 1, "no retry after a 401");
+      assert.equal(await state(page), "unknown");
+      assert.equal(await page.evaluate(() => window.__signedOut), 1);
+      assert.deepEqual(errors, []);
+    });
+  });
+
   test("d. CORS: a page on origin A sends to a collector on origin B", { timeout: 30000 }, async (t) => {
     const { c: a, page, errors } = await setup(t);
     const b = await startCollector({ args: [] });
