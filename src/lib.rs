@@ -8,3 +8,9 @@ pub mod web;
 
 #[cfg(target_arch = "wasm32")]
 pub use web::sightline::Sightline;
+
+// talc instead of std's dlmalloc: same behaviour for a single-threaded wasm heap, and
+// about 2.7 KB gzip smaller in the shipped bundle.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
