@@ -8,7 +8,7 @@ use std::rc::{Rc, Weak};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestCache, RequestCredentials, RequestInit, Response};
 
 use crate::core::access_gate::{
@@ -17,7 +17,7 @@ use crate::core::access_gate::{
 use crate::core::config::GateConfig;
 use crate::web::listener::Listener;
 use crate::web::session::{SessionError, SessionSource};
-use crate::web::util::{now_ms, random01, warn};
+use crate::web::util::{now_ms, random01, spawn, warn};
 
 /// The access gate of one `Sightline` instance. Cloning is cheap and shares the gate.
 #[derive(Clone)]
@@ -104,7 +104,7 @@ impl GateShell {
                 Action::Stop => break,
                 Action::Sleep { .. } => {
                     let inner = self.inner.clone();
-                    spawn_local(async move { inner.run(check, action).await });
+                    spawn(async move { inner.run(check, action).await });
                     break;
                 }
                 other => action = self.inner.perform(check, other).await,

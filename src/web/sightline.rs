@@ -7,7 +7,6 @@ use std::rc::Rc;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
 use crate::core::backoff::Backoff;
 use crate::core::batch::Stream;
@@ -21,7 +20,7 @@ use crate::web::replay::ReplayDriver;
 use crate::web::session::SessionSource;
 use crate::web::transport::Endpoint;
 use crate::web::uploader::Uploader;
-use crate::web::util::{new_uuid, now_ms, random_bytes, type_error};
+use crate::web::util::{new_uuid, now_ms, promise, random_bytes, spawn, type_error};
 
 /// Largest `data` of one `track()` call, serialized (api.md).
 const MAX_TRACK_DATA_BYTES: usize = 32 * 1024;
@@ -96,7 +95,7 @@ impl Sightline {
         // Warm the session cache so the unload path can send synchronously; capture
         // never waits for it.
         let session = inner.session.clone();
-        spawn_local(async move {
+        spawn(async move {
             let _ = session.resolve().await;
         });
 
@@ -157,7 +156,7 @@ impl Sightline {
         uploader.send_soon();
         if let Some(gate) = inner.gate.clone() {
             gate.start();
-            spawn_local(async move {
+            spawn(async move {
                 gate.check().await;
             });
         }
@@ -204,7 +203,7 @@ impl Sightline {
             replay.flush_pending();
         }
         let uploader = self.inner.uploader.clone();
-        future_to_promise(async move {
+        promise(async move {
             let (sent, pending) = uploader.flush_now().await;
             let result = Object::new();
             Reflect::set(&result, &"sent".into(), &JsValue::from_f64(sent as f64))?;
@@ -225,7 +224,7 @@ impl Sightline {
     #[wasm_bindgen(js_name = checkAccess, unchecked_return_type = "Promise<AccessState>")]
     pub fn check_access(&self) -> js_sys::Promise {
         let gate = self.inner.gate.clone();
-        future_to_promise(async move {
+        promise(async move {
             let state = match gate {
                 Some(gate) => gate.check().await,
                 None => "unknown",

@@ -6,14 +6,14 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::core::batch::{ReplaySession, Stream};
 use crate::core::outbox::{Captured, Outbox, Outcome, Stats, Verdict};
 use crate::web::session::SessionSource;
 use crate::web::storage;
 use crate::web::transport::{response_outcome, Endpoint, KEEPALIVE_BUDGET_BYTES};
-use crate::web::util::{now_ms, warn};
+use crate::web::util::{now_ms, promise, spawn, warn};
 
 /// The server's limit on a body as sent (wire.md).
 const MAX_SENT_BYTES: usize = 1_000_000;
@@ -159,7 +159,7 @@ impl Uploader {
         }
         let previous = pump.tail.take();
         let this = self.clone();
-        let promise = future_to_promise(async move {
+        let promise = promise(async move {
             if let Some(previous) = previous {
                 let _ = JsFuture::from(previous).await;
             }
@@ -210,7 +210,7 @@ impl Uploader {
                 let requests = js_sys::Array::new();
                 for send in sends {
                     let (this, session) = (self.clone(), session.clone());
-                    requests.push(&future_to_promise(async move {
+                    requests.push(&promise(async move {
                         let inner = &this.inner;
                         let outcome = inner
                             .endpoint
@@ -279,7 +279,7 @@ impl Uploader {
             let promise = inner.endpoint.post_keepalive(send.stream.path(), session.as_ref(), &send.body);
             inner.keepalive_bytes_in_flight.set(inner.keepalive_bytes_in_flight.get() + bytes);
             let this = self.clone();
-            spawn_local(async move {
+            spawn(async move {
                 let outcome = match promise {
                     Some(promise) => response_outcome(promise).await,
                     None => Outcome::NetworkError,

@@ -1,5 +1,8 @@
 //! Small browser helpers shared by the shell.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use wasm_bindgen::prelude::*;
 
 /// Milliseconds since the epoch (`Date.now()`).
@@ -48,4 +51,17 @@ pub fn js_number(value: f64) -> String {
         return (value as i64).to_string();
     }
     js_sys::Number::from(value).to_string_with_radix(10).map(String::from).unwrap_or_default()
+}
+
+/// `spawn_local` through one boxed future type: the executor's task code is compiled once
+/// for the whole SDK instead of once per `async` block (a smaller bundle).
+pub fn spawn(future: impl Future<Output = ()> + 'static) {
+    let future: Pin<Box<dyn Future<Output = ()>>> = Box::pin(future);
+    wasm_bindgen_futures::spawn_local(future);
+}
+
+/// `future_to_promise` through one boxed future type, for the same reason as [`spawn`].
+pub fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
+    let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
+    wasm_bindgen_futures::future_to_promise(future)
 }
