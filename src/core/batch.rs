@@ -1,6 +1,6 @@
 //! Immutable batches and their request bodies (wire.md).
 
-use crate::core::json::push_str_literal;
+use crate::core::json::{push_str_literal, push_u64};
 
 /// Which endpoint a batch goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,9 +89,12 @@ impl BatchContent {
         out.push_str(",\"batch_id\":");
         push_str_literal(&mut out, &self.batch_id);
         if let Some(session) = &self.replay_session {
-            out.push_str(&format!(",\"started_at_ms\":{}", session.started_at_ms));
+            out.push_str(",\"started_at_ms\":");
+            push_u64(&mut out, session.started_at_ms);
         }
-        out.push_str(&format!(",\"sent_at_ms\":{sent_at_ms},\"events\":["));
+        out.push_str(",\"sent_at_ms\":");
+        push_u64(&mut out, sent_at_ms);
+        out.push_str(",\"events\":[");
         out
     }
 

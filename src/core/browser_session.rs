@@ -2,7 +2,7 @@
 //! localStorage as `{session_id, created_at_ms, last_activity_ms}` and rotated after
 //! `idleTimeoutMs` without activity (wire.md).
 
-use crate::core::json::push_str_literal;
+use crate::core::json::{push_str_literal, push_u64};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrowserSession {
@@ -37,10 +37,11 @@ impl BrowserSession {
     pub fn to_json(&self) -> String {
         let mut out = String::from("{\"session_id\":");
         push_str_literal(&mut out, &self.session_id);
-        out.push_str(&format!(
-            ",\"created_at_ms\":{},\"last_activity_ms\":{}}}",
-            self.created_at_ms, self.last_activity_ms
-        ));
+        out.push_str(",\"created_at_ms\":");
+        push_u64(&mut out, self.created_at_ms);
+        out.push_str(",\"last_activity_ms\":");
+        push_u64(&mut out, self.last_activity_ms);
+        out.push('}');
         out
     }
 }

@@ -14,12 +14,50 @@ pub fn push_str_literal(out: &mut String, value: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(HEX[(c as usize >> shift) & 0xf] as char);
+                }
             }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// Appends `value` in decimal, as `write!(out, "{value}")` would, without pulling
+/// core::fmt's integer formatting into the bundle.
+pub fn push_u64(out: &mut String, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = value;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
+    }
+}
+
+/// Appends `value` in decimal (see [`push_u64`]).
+pub fn push_i64(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    push_u64(out, value.unsigned_abs());
+}
+
+/// `value` in decimal (see [`push_u64`]).
+pub fn u64_string(value: u64) -> String {
+    let mut out = String::new();
+    push_u64(&mut out, value);
+    out
 }
 
 /// `value` as a JSON string literal.
@@ -40,5 +78,17 @@ mod tests {
         let back: String = serde_json::from_str(&literal).unwrap();
         assert_eq!(back, tricky);
         assert_eq!(str_literal("plain"), "\"plain\"");
+    }
+
+    #[test]
+    fn writes_integers_as_display_does() {
+        for v in [0u64, 7, 10, 99, 1_700_000_000_000, u64::MAX] {
+            assert_eq!(u64_string(v), v.to_string());
+        }
+        for v in [0i64, -1, -1234, 42, i64::MIN, i64::MAX] {
+            let mut out = String::new();
+            push_i64(&mut out, v);
+            assert_eq!(out, v.to_string());
+        }
     }
 }

@@ -13,6 +13,7 @@
 use crate::core::backoff::Backoff;
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
 use crate::core::ids::uuid_v4;
+use crate::core::json::{push_u64, u64_string};
 
 /// What the shell learned from one attempt to send a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +352,7 @@ impl Outbox {
                     reason: format!(
                         "the server rejected a {} batch as invalid ({})",
                         stream.tag(),
-                        code.unwrap()
+                        u64_string(code.unwrap().into())
                     ),
                 }
             }
@@ -487,20 +488,22 @@ impl Outbox {
                 out.push('\n');
             }
             let c = &batch.content;
-            let (session_id, started) = match &c.replay_session {
-                Some(s) => (s.browser_session_id.as_str(), s.started_at_ms.to_string()),
-                None => ("-", "-".to_string()),
-            };
-            out.push_str(&format!(
-                "B\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                c.stream.tag(),
-                c.batch_id,
-                c.segment_id,
-                session_id,
-                started,
-                u8::from(batch.maybe_delivered),
-                c.events.len()
-            ));
+            out.push_str("B\t");
+            for field in [c.stream.tag(), &c.batch_id, &c.segment_id] {
+                out.push_str(field);
+                out.push('\t');
+            }
+            match &c.replay_session {
+                Some(s) => {
+                    out.push_str(&s.browser_session_id);
+                    out.push('\t');
+                    push_u64(&mut out, s.started_at_ms);
+                }
+                None => out.push_str("-\t-"),
+            }
+            out.push_str(if batch.maybe_delivered { "\t1\t" } else { "\t0\t" });
+            push_u64(&mut out, c.events.len() as u64);
+            out.push('\n');
             for event in &c.events {
                 // JSON text never holds a raw newline: one event per line.
                 out.push_str(event);

@@ -9,7 +9,7 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::core::json::push_str_literal;
+use crate::core::json::{push_str_literal, push_u64};
 use crate::web::listener::Listener;
 use crate::web::util::{js_number, now_ms};
 
@@ -51,7 +51,9 @@ pub fn event_json(event_type: &str, at_ms: u64, data_json: &str) -> String {
     let mut out = String::with_capacity(data_json.len() + event_type.len() + 60);
     out.push_str("{\"event_type\":");
     push_str_literal(&mut out, event_type);
-    out.push_str(&format!(",\"event_at_ms\":{at_ms},\"data\":"));
+    out.push_str(",\"event_at_ms\":");
+    push_u64(&mut out, at_ms);
+    out.push_str(",\"data\":");
     out.push_str(data_json);
     out.push('}');
     out

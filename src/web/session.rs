@@ -85,7 +85,12 @@ impl SessionError {
     pub fn describe(&self) -> String {
         match self {
             SessionError::Threw(message) => format!("it threw or rejected: {message}"),
-            SessionError::TimedOut => format!("no answer within {SESSION_TIMEOUT_MS} ms"),
+            SessionError::TimedOut => {
+                let mut out = String::from("no answer within ");
+                crate::core::json::push_u64(&mut out, SESSION_TIMEOUT_MS.into());
+                out.push_str(" ms");
+                out
+            }
             SessionError::Malformed(message) => message.clone(),
         }
     }

@@ -48,7 +48,9 @@ pub fn warn(message: &str) {
 /// which would add kilobytes to the bundle.
 pub fn js_number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 9.0e15 {
-        return (value as i64).to_string();
+        let mut out = String::new();
+        crate::core::json::push_i64(&mut out, value as i64);
+        return out;
     }
     js_sys::Number::from(value).to_string_with_radix(10).map(String::from).unwrap_or_default()
 }

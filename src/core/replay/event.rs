@@ -1,9 +1,7 @@
 //! rrweb event envelopes and the `data` of each incremental source.
 
-use std::fmt::Write;
-
 use super::node::push_number;
-use crate::core::json::push_str_literal;
+use crate::core::json::{push_str_literal, push_u64};
 
 pub const DOM_CONTENT_LOADED: u8 = 0;
 pub const LOAD: u8 = 1;
@@ -58,7 +56,15 @@ impl MouseInteraction {
 
 /// `{"type":…,"data":…,"timestamp":…}` with `data` already JSON.
 pub fn envelope(event_type: u8, data: &str, timestamp_ms: u64) -> String {
-    format!("{{\"type\":{event_type},\"data\":{data},\"timestamp\":{timestamp_ms}}}")
+    let mut out = String::with_capacity(data.len() + 48);
+    out.push_str("{\"type\":");
+    push_u64(&mut out, event_type.into());
+    out.push_str(",\"data\":");
+    out.push_str(data);
+    out.push_str(",\"timestamp\":");
+    push_u64(&mut out, timestamp_ms);
+    out.push('}');
+    out
 }
 
 pub fn meta_data(href: &str, width: f64, height: f64) -> String {
@@ -86,7 +92,10 @@ pub fn full_snapshot_data(node_json: &str, scroll_top: f64, scroll_left: f64) ->
 
 /// MouseInteraction; focus and blur have no coordinates.
 pub fn mouse_interaction_data(kind: MouseInteraction, id: u32, position: Option<(f64, f64)>) -> String {
-    let mut out = format!("{{\"source\":2,\"type\":{},\"id\":{id}", kind as u8);
+    let mut out = String::from("{\"source\":2,\"type\":");
+    push_u64(&mut out, kind as u64);
+    out.push_str(",\"id\":");
+    push_u64(&mut out, id.into());
     if let Some((x, y)) = position {
         out.push_str(",\"x\":");
         push_number(&mut out, x);
@@ -98,7 +107,9 @@ pub fn mouse_interaction_data(kind: MouseInteraction, id: u32, position: Option<
 }
 
 pub fn scroll_data(id: u32, x: f64, y: f64) -> String {
-    let mut out = format!("{{\"source\":3,\"id\":{id},\"x\":");
+    let mut out = String::from("{\"source\":3,\"id\":");
+    push_u64(&mut out, id.into());
+    out.push_str(",\"x\":");
     push_number(&mut out, x);
     out.push_str(",\"y\":");
     push_number(&mut out, y);
@@ -119,7 +130,9 @@ pub fn viewport_resize_data(width: f64, height: f64) -> String {
 pub fn input_data(id: u32, text: &str, is_checked: bool) -> String {
     let mut out = String::from("{\"source\":5,\"text\":");
     push_str_literal(&mut out, text);
-    let _ = write!(out, ",\"isChecked\":{is_checked},\"id\":{id}}}");
+    out.push_str(if is_checked { ",\"isChecked\":true,\"id\":" } else { ",\"isChecked\":false,\"id\":" });
+    push_u64(&mut out, id.into());
+    out.push('}');
     out
 }
 
@@ -132,11 +145,19 @@ pub fn media_data(
     muted: bool,
     playback_rate: f64,
 ) -> String {
-    let mut out = format!("{{\"source\":7,\"type\":{kind},\"id\":{id},\"currentTime\":");
+    let mut out = String::from("{\"source\":7,\"type\":");
+    push_u64(&mut out, kind.into());
+    out.push_str(",\"id\":");
+    push_u64(&mut out, id.into());
+    out.push_str(",\"currentTime\":");
     push_number(&mut out, current_time);
     out.push_str(",\"volume\":");
     push_number(&mut out, volume);
-    let _ = write!(out, ",\"muted\":{muted},\"playbackRate\":");
+    out.push_str(if muted {
+        ",\"muted\":true,\"playbackRate\":"
+    } else {
+        ",\"muted\":false,\"playbackRate\":"
+    });
     push_number(&mut out, playback_rate);
     out.push('}');
     out
@@ -151,10 +172,15 @@ pub fn selection_data(ranges: &[SelectionRange]) -> String {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(
-            out,
-            "{{\"start\":{start},\"startOffset\":{start_offset},\"end\":{end},\"endOffset\":{end_offset}}}"
-        );
+        out.push_str("{\"start\":");
+        push_u64(&mut out, (*start).into());
+        out.push_str(",\"startOffset\":");
+        push_u64(&mut out, (*start_offset).into());
+        out.push_str(",\"end\":");
+        push_u64(&mut out, (*end).into());
+        out.push_str(",\"endOffset\":");
+        push_u64(&mut out, (*end_offset).into());
+        out.push('}');
     }
     out.push_str("]}");
     out

@@ -9,9 +9,8 @@
 //! that each `parentId` and `nextId` already exists when the player reaches the add.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
 
-use crate::core::json::push_str_literal;
+use crate::core::json::{push_str_literal, push_u64};
 
 /// A node of the batch, as the shell numbers them (stable within one batch).
 pub type Handle = u32;
@@ -160,7 +159,9 @@ pub fn diff(records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
             out.push(',');
         }
         first = false;
-        let _ = write!(out, "{{\"id\":{id},\"value\":");
+        out.push_str("{\"id\":");
+        push_u64(&mut out, id.into());
+        out.push_str(",\"value\":");
         push_str_literal(&mut out, &value);
         out.push('}');
     }
@@ -202,7 +203,11 @@ pub fn diff(records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
             out.push(',');
         }
         first = false;
-        let _ = write!(out, "{{\"id\":{id},\"attributes\":{{{entry}}}}}");
+        out.push_str("{\"id\":");
+        push_u64(&mut out, id.into());
+        out.push_str(",\"attributes\":{");
+        out.push_str(&entry);
+        out.push_str("}}");
     }
     let attributes_empty = first;
 
@@ -211,7 +216,11 @@ pub fn diff(records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(out, "{{\"parentId\":{parent_id},\"id\":{id}}}");
+        out.push_str("{\"parentId\":");
+        push_u64(&mut out, (*parent_id).into());
+        out.push_str(",\"id\":");
+        push_u64(&mut out, (*id).into());
+        out.push('}');
     }
 
     out.push_str("],\"adds\":[");
@@ -276,11 +285,11 @@ fn write_adds(
         out.push(',');
     }
     *first = false;
-    let _ = write!(out, "{{\"parentId\":{},\"nextId\":", node.parent_id);
+    out.push_str("{\"parentId\":");
+    push_u64(out, node.parent_id.into());
+    out.push_str(",\"nextId\":");
     match next_id(dom, node.handle) {
-        Some(id) => {
-            let _ = write!(out, "{id}");
-        }
+        Some(id) => push_u64(out, id.into()),
         None => out.push_str("null"),
     }
     out.push_str(",\"node\":");
@@ -294,9 +303,13 @@ fn write_adds(
 /// The `data` of the Mutation event that attaches a same-origin iframe's document
 /// (serialized with its whole subtree) to the iframe element.
 pub fn attach_iframe_data(iframe_id: u32, document_json: &str) -> String {
-    format!(
-        "{{\"source\":0,\"adds\":[{{\"parentId\":{iframe_id},\"nextId\":null,\"node\":{document_json}}}],\"removes\":[],\"texts\":[],\"attributes\":[],\"isAttachIframe\":true}}"
-    )
+    let mut out = String::with_capacity(document_json.len() + 128);
+    out.push_str("{\"source\":0,\"adds\":[{\"parentId\":");
+    push_u64(&mut out, iframe_id.into());
+    out.push_str(",\"nextId\":null,\"node\":");
+    out.push_str(document_json);
+    out.push_str("}],\"removes\":[],\"texts\":[],\"attributes\":[],\"isAttachIframe\":true}");
+    out
 }
 
 #[cfg(test)]

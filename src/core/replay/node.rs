@@ -3,7 +3,7 @@
 
 use super::privacy::{recorded_value, value_needs_mask};
 use super::url::{absolutize_css, resolve, resolve_href, resolve_srcset};
-use crate::core::json::push_str_literal;
+use crate::core::json::{push_str_literal, push_u64};
 
 /// An attribute value as rrweb records it: a string, `true`, or a number.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +52,6 @@ pub struct SerializedNode {
 /// Writes a number as JSON: integers exactly, fractions to 3 decimals (pixels and
 /// seconds need no more). Avoids Rust's float formatting, which costs bundle bytes.
 pub fn push_number(out: &mut String, value: f64) {
-    use std::fmt::Write;
     if !value.is_finite() {
         out.push('0');
         return;
@@ -62,15 +61,21 @@ pub fn push_number(out: &mut String, value: f64) {
         out.push('-');
     }
     let magnitude = thousandths.unsigned_abs();
-    let _ = write!(out, "{}", magnitude / 1000);
+    push_u64(out, magnitude / 1000);
     let mut fraction = magnitude % 1000;
     if fraction != 0 {
-        let mut digits = 3;
+        // Three digits with leading zeros, then the trailing zeros dropped.
+        let digits =
+            [b'0' + (fraction / 100) as u8, b'0' + (fraction / 10 % 10) as u8, b'0' + (fraction % 10) as u8];
+        let mut len = 3;
         while fraction % 10 == 0 {
             fraction /= 10;
-            digits -= 1;
+            len -= 1;
         }
-        let _ = write!(out, ".{fraction:0digits$}");
+        out.push('.');
+        for &d in &digits[..len] {
+            out.push(d as char);
+        }
     }
 }
 
@@ -83,8 +88,8 @@ impl SerializedNode {
     /// Writes the node's JSON. Documents and elements are left open after
     /// `"childNodes":[`: the caller writes the children and then `]}`.
     pub fn write_open(&self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = write!(out, "{{\"id\":{}", self.id);
+        out.push_str("{\"id\":");
+        push_u64(out, self.id.into());
         match &self.kind {
             NodeKind::Document { compat_mode } => {
                 out.push_str(",\"type\":0");
@@ -139,7 +144,8 @@ impl SerializedNode {
             out.push_str(",\"isShadow\":true");
         }
         if let Some(root) = self.root_id {
-            let _ = write!(out, ",\"rootId\":{root}");
+            out.push_str(",\"rootId\":");
+            push_u64(out, root.into());
         }
         if self.has_child_list() {
             out.push_str(",\"childNodes\":[");

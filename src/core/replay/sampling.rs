@@ -3,9 +3,9 @@
 //! the shell must call `poll` (a trailing emission); nothing here reads a clock.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use super::node::push_number;
+use crate::core::json::{push_i64, push_u64};
 
 /// One mouse / touch position sample per 50 ms.
 pub const MOUSE_SAMPLE_MS: u64 = 50;
@@ -67,7 +67,9 @@ impl MoveSampler {
             return None;
         }
         self.last_flush_ms = Some(now_ms);
-        let mut out = format!("{{\"source\":{},\"positions\":[", self.source);
+        let mut out = String::from("{\"source\":");
+        push_u64(&mut out, self.source.into());
+        out.push_str(",\"positions\":[");
         for (i, (x, y, id, at)) in self.positions.drain(..).enumerate() {
             if i > 0 {
                 out.push(',');
@@ -76,7 +78,11 @@ impl MoveSampler {
             push_number(&mut out, x);
             out.push_str(",\"y\":");
             push_number(&mut out, y);
-            let _ = write!(out, ",\"id\":{id},\"timeOffset\":{}}}", at as i64 - now_ms as i64);
+            out.push_str(",\"id\":");
+            push_i64(&mut out, id);
+            out.push_str(",\"timeOffset\":");
+            push_i64(&mut out, at as i64 - now_ms as i64);
+            out.push('}');
         }
         out.push_str("]}");
         Some(out)
