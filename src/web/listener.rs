@@ -13,21 +13,45 @@ pub struct Listener {
 }
 
 impl Listener {
+    /// A passive listener (it never calls `preventDefault`).
     pub fn new(
         target: &EventTarget,
         event_type: &'static str,
         capture: bool,
         handler: impl FnMut(web_sys::Event) + 'static,
     ) -> Self {
-        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
-        let options = AddEventListenerOptions::new();
-        options.set_capture(capture);
-        options.set_passive(true);
-        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
-            event_type,
-            callback.as_ref().unchecked_ref(),
-            &options,
-        );
+        Self::attach(target, event_type, capture, true, Closure::new(handler))
+    }
+
+    /// A listener with the browser's default for `passive` (`addEventListener(type, f,
+    /// capture)`), as the session recorder attaches its own.
+    pub fn with_default_passive(
+        target: &EventTarget,
+        event_type: &'static str,
+        capture: bool,
+        handler: impl FnMut(web_sys::Event) + 'static,
+    ) -> Self {
+        Self::attach(target, event_type, capture, false, Closure::new(handler))
+    }
+
+    fn attach(
+        target: &EventTarget,
+        event_type: &'static str,
+        capture: bool,
+        passive: bool,
+        callback: Closure<dyn FnMut(web_sys::Event)>,
+    ) -> Self {
+        let function = callback.as_ref().unchecked_ref();
+        if passive {
+            let options = AddEventListenerOptions::new();
+            options.set_capture(capture);
+            options.set_passive(true);
+            let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+                event_type, function, &options,
+            );
+        } else {
+            let _ = target.add_event_listener_with_callback_and_bool(event_type, function, capture);
+        }
         Self { target: target.clone(), event_type, capture, callback }
     }
 }

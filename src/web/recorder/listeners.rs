@@ -11,30 +11,16 @@ use super::serialize::{id_in, DOCUMENT_NODE, ELEMENT_NODE};
 use super::{Shared, State};
 use crate::core::replay::event::{self, MouseInteraction};
 use crate::core::replay::privacy::{has_class, recorded_value, value_needs_mask};
+use crate::web::listener::Listener;
 use crate::web::util::now_ms;
-
-pub struct Listener {
-    target: EventTarget,
-    kind: &'static str,
-    capture: bool,
-    callback: Closure<dyn FnMut(Event)>,
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.target.remove_event_listener_with_callback_and_bool(
-            self.kind,
-            self.callback.as_ref().unchecked_ref(),
-            self.capture,
-        );
-    }
-}
 
 type Handler = fn(&Shared, &mut State, &Event);
 
 fn listen(shared: &Rc<Shared>, target: &EventTarget, kind: &'static str, handler: Handler) -> Listener {
     let weak = Rc::downgrade(shared);
-    let callback = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+    // Capture on document: sees every target, including non-bubbling focus / scroll /
+    // media events, before the page can stop them.
+    Listener::with_default_passive(target, kind, true, move |e: Event| {
         if let Some(shared) = weak.upgrade() {
             shared.with_state(|shared, state| {
                 if state.recording {
@@ -43,27 +29,24 @@ fn listen(shared: &Rc<Shared>, target: &EventTarget, kind: &'static str, handler
                 }
             });
         }
-    });
-    // Capture on document: sees every target, including non-bubbling focus / scroll /
-    // media events, before the page can stop them.
-    let _ = target.add_event_listener_with_callback_and_bool(kind, callback.as_ref().unchecked_ref(), true);
-    Listener { target: target.clone(), kind, capture: true, callback }
+    })
 }
 
 /// DomContentLoaded and Load while the document is still loading; the snapshot on load.
 pub fn install_load_listeners(shared: &Rc<Shared>, window: &web_sys::Window, document: &Document) {
     let weak = Rc::downgrade(shared);
-    let on_ready = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-        if let Some(shared) = weak.upgrade() {
-            shared.with_state(|_, state| {
-                if !state.stopped {
-                    Shared::emit(state, event::DOM_CONTENT_LOADED, "{}");
-                }
-            });
-        }
-    });
+    let on_ready =
+        Listener::with_default_passive(document.as_ref(), "DOMContentLoaded", false, move |_: Event| {
+            if let Some(shared) = weak.upgrade() {
+                shared.with_state(|_, state| {
+                    if !state.stopped {
+                        Shared::emit(state, event::DOM_CONTENT_LOADED, "{}");
+                    }
+                });
+            }
+        });
     let weak = Rc::downgrade(shared);
-    let on_load = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+    let on_load = Listener::with_default_passive(window.as_ref(), "load", false, move |_: Event| {
         if let Some(shared) = weak.upgrade() {
             shared.with_state(|shared, state| {
                 if !state.stopped {
@@ -73,25 +56,9 @@ pub fn install_load_listeners(shared: &Rc<Shared>, window: &web_sys::Window, doc
             });
         }
     });
-    let _ = document.add_event_listener_with_callback_and_bool(
-        "DOMContentLoaded",
-        on_ready.as_ref().unchecked_ref(),
-        false,
-    );
-    let _ = window.add_event_listener_with_callback_and_bool("load", on_load.as_ref().unchecked_ref(), false);
     let mut state = shared.state.borrow_mut();
-    state.listeners.push(Listener {
-        target: document.clone().into(),
-        kind: "DOMContentLoaded",
-        capture: false,
-        callback: on_ready,
-    });
-    state.listeners.push(Listener {
-        target: window.clone().into(),
-        kind: "load",
-        capture: false,
-        callback: on_load,
-    });
+    state.listeners.push(on_ready);
+    state.listeners.push(on_load);
 }
 
 pub fn install(shared: &Rc<Shared>, state: &mut State, document: &Document) {

@@ -22,8 +22,8 @@ use crate::core::replay::mutation::{attach_iframe_data, diff};
 use crate::core::replay::sampling::{
     InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
 };
+use crate::web::listener::Listener;
 use crate::web::util::now_ms;
-use listeners::Listener;
 use observer::BatchDom;
 use serialize::{mask_text_selector, Serializer};
 
