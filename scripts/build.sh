@@ -6,3 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/tests/node_modules/.bin:$PATH"
 wasm-pack build --target web --release --out-dir pkg --out-name sightline --no-pack "$@" >&2
+# The glue ships as written by wasm-bindgen, comments and all: minify it for pages that load
+# it with a plain <script type="module"> (bundlers minify it again anyway; -2.5 KB gzip).
+esbuild pkg/sightline.js --minify --format=esm --log-level=warning --outfile=pkg/sightline.js --allow-overwrite

@@ -29,6 +29,9 @@ for target in web bundler; do
   # wasm-pack writes a `*` .gitignore into its output; npm pack would honour it.
   rm -f "$stage/$target/.gitignore"
 done
+# The web build is what a plain <script type="module"> loads: ship its glue minified.
+esbuild "$stage/web/sightline.js" --minify --format=esm --log-level=warning \
+  --outfile="$stage/web/sightline.js" --allow-overwrite
 
 cp -R pkg-template/. "$stage/"
 cp CHANGELOG.md "$stage/CHANGELOG.md"
