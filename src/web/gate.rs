@@ -17,7 +17,7 @@ use crate::core::access_gate::{
 use crate::core::config::GateConfig;
 use crate::web::listener::Listener;
 use crate::web::session::{SessionError, SessionSource};
-use crate::web::util::{now_ms, random01, spawn, warn};
+use crate::web::util::{error_message, now_ms, random01, spawn, warn};
 
 /// The access gate of one `Sightline` instance. Cloning is cheap and shares the gate.
 #[derive(Clone)]
@@ -140,7 +140,7 @@ impl Inner {
             Action::SignedOut => {
                 if let Some(callback) = &self.on_signed_out {
                     if let Err(error) = callback.call0(&JsValue::NULL) {
-                        warn(&format!("accessGate.onSignedOut threw: {}", describe(&error)));
+                        warn(&format!("accessGate.onSignedOut threw: {}", error_message(&error)));
                     }
                 }
                 return Action::Stop;
@@ -158,7 +158,7 @@ impl Inner {
         let Some(callback) = &self.on_change else { return };
         let result = callback.call2(&JsValue::NULL, &state.as_str().into(), &reason.as_str().into());
         if let Err(error) = result {
-            warn(&format!("accessGate.onChange threw: {}", describe(&error)));
+            warn(&format!("accessGate.onChange threw: {}", error_message(&error)));
         }
     }
 
@@ -281,13 +281,4 @@ fn has_access(body: &str) -> Option<bool> {
         return None;
     }
     Reflect::get(&value, &JsValue::from_str("has_access")).ok()?.as_bool()
-}
-
-/// A thrown value's message, for the console.
-fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| "a non-Error value".into())
 }

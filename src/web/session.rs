@@ -11,6 +11,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::web::util::error_message;
+
 /// `{ accessToken?, refreshToken? }` as resolved from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyticsSession {
@@ -51,7 +53,7 @@ impl SessionSource {
     pub async fn resolve(&self) -> Result<Option<AnalyticsSession>, SessionError> {
         let result = match self.callback.call0(&JsValue::NULL) {
             Ok(value) => value,
-            Err(e) => return Err(SessionError::Threw(describe(&e))),
+            Err(e) => return Err(SessionError::Threw(error_message(&e))),
         };
         let value = if result.has_type::<js_sys::Promise>() {
             let promise: js_sys::Promise = result.unchecked_into();
@@ -69,7 +71,7 @@ impl SessionSource {
             match JsFuture::from(race).await {
                 Ok(v) if v == timed_out => return Err(SessionError::TimedOut),
                 Ok(v) => v,
-                Err(e) => return Err(SessionError::Threw(describe(&e))),
+                Err(e) => return Err(SessionError::Threw(error_message(&e))),
             }
         } else {
             result
@@ -94,14 +96,6 @@ impl SessionError {
             SessionError::Malformed(message) => message.clone(),
         }
     }
-}
-
-fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| "non-Error value".into())
 }
 
 fn token_field(value: &JsValue, name: &str) -> Result<Option<String>, SessionError> {

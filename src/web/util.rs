@@ -67,3 +67,14 @@ pub fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static)
     let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
     wasm_bindgen_futures::future_to_promise(future)
 }
+
+/// A thrown value's message, for the console (an `Error`'s message, a thrown string, or
+/// a placeholder for anything else).
+pub fn error_message(error: &JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "a non-Error value".into())
+}
