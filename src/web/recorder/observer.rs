@@ -6,7 +6,7 @@ use js_sys::Map;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, MutationRecord, Node};
 
-use super::serialize::{is_blocked, Context, Serializer, ELEMENT_NODE, FRAGMENT_NODE, TEXT_NODE};
+use super::serialize::{is_blocked, sl_handle, Context, Serializer, ELEMENT_NODE, FRAGMENT_NODE, TEXT_NODE};
 use crate::core::replay::mutation::{AttributeChange, Handle, MutationDom, Record};
 use crate::core::replay::node::{recorded_attribute, text_content};
 
@@ -22,6 +22,10 @@ pub struct BatchDom<'s, 'a> {
     child_contexts: Vec<Option<Context>>,
     /// The main document's base URL, read once per batch.
     main_base: Option<String>,
+    /// By handle: the next sibling, when known from walking the parent's children.
+    next: Vec<Option<Option<Handle>>>,
+    /// By handle: the id, once known to be recorded (ids are never taken back).
+    ids: Vec<Option<u32>>,
 }
 
 /// The host when `node` is a shadow root, else `node`.
@@ -46,18 +50,21 @@ impl<'s, 'a> BatchDom<'s, 'a> {
             contexts: Vec::new(),
             child_contexts: Vec::new(),
             main_base: None,
+            next: Vec::new(),
+            ids: Vec::new(),
         }
     }
 
     fn handle(&mut self, node: Node) -> Handle {
-        if let Some(h) = self.handles.get(&node).as_f64() {
-            return h as Handle;
+        let fresh = self.nodes.len() as Handle;
+        let h = sl_handle(&self.handles, &node, fresh);
+        if h == fresh {
+            self.nodes.push(node);
+            self.contexts.push(None);
+            self.child_contexts.push(None);
+            self.next.push(None);
+            self.ids.push(None);
         }
-        let h = self.nodes.len() as Handle;
-        self.handles.set(&node, &JsValue::from(h));
-        self.nodes.push(node);
-        self.contexts.push(None);
-        self.child_contexts.push(None);
         h
     }
 
@@ -92,6 +99,25 @@ impl<'s, 'a> BatchDom<'s, 'a> {
         out
     }
 
+    /// Handles `first` and its next siblings (remembering each one's next sibling).
+    fn walk_children(&mut self, first: Option<Node>, inherited: Option<Context>, children: &mut Vec<Handle>) {
+        let mut child = first;
+        let mut previous: Option<Handle> = None;
+        while let Some(c) = child {
+            child = c.next_sibling();
+            let h = self.handle(c);
+            self.contexts[h as usize] = inherited;
+            if let Some(p) = previous {
+                self.next[p as usize] = Some(Some(h));
+            }
+            previous = Some(h);
+            children.push(h);
+        }
+        if let Some(p) = previous {
+            self.next[p as usize] = Some(None);
+        }
+    }
+
     /// The base URL of `node`'s document (the main one is read once per batch).
     fn base_url(&mut self, node: &Node, context: &Context) -> String {
         if context.root_id.is_some() {
@@ -111,7 +137,12 @@ impl<'s, 'a> BatchDom<'s, 'a> {
 
 impl MutationDom for BatchDom<'_, '_> {
     fn id_of(&mut self, node: Handle) -> Option<u32> {
-        self.serializer.id_of(&self.nodes[node as usize])
+        if let Some(id) = self.ids[node as usize] {
+            return Some(id);
+        }
+        let id = self.serializer.id_of(&self.nodes[node as usize]);
+        self.ids[node as usize] = id;
+        id
     }
 
     fn parent_of(&mut self, node: Handle) -> Option<Handle> {
@@ -120,6 +151,9 @@ impl MutationDom for BatchDom<'_, '_> {
     }
 
     fn next_sibling_of(&mut self, node: Handle) -> Option<Handle> {
+        if let Some(next) = self.next[node as usize] {
+            return next;
+        }
         let sibling = self.nodes[node as usize].next_sibling()?;
         Some(self.handle(sibling))
     }
@@ -140,23 +174,11 @@ impl MutationDom for BatchDom<'_, '_> {
                 return children;
             }
         }
-        let mut child = node.first_child();
-        while let Some(c) = child {
-            child = c.next_sibling();
-            let h = self.handle(c);
-            self.contexts[h as usize] = inherited;
-            children.push(h);
-        }
+        self.walk_children(node.first_child(), inherited, &mut children);
         if node.node_type() == ELEMENT_NODE {
             if let Some(root) = node.unchecked_ref::<Element>().shadow_root() {
                 let inherited = inherited.map(|c| Context { is_shadow: true, ..c });
-                let mut child = root.first_child();
-                while let Some(c) = child {
-                    child = c.next_sibling();
-                    let h = self.handle(c);
-                    self.contexts[h as usize] = inherited;
-                    children.push(h);
-                }
+                self.walk_children(root.first_child(), inherited, &mut children);
             }
         }
         children
@@ -181,6 +203,9 @@ impl MutationDom for BatchDom<'_, '_> {
         self.serializer.last_child_context = None;
         let id = self.serializer.serialize(&node, context, &base, out, false);
         self.child_contexts[handle as usize] = self.serializer.last_child_context.take();
+        if id.is_some() {
+            self.ids[handle as usize] = id;
+        }
         id
     }
 

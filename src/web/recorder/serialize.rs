@@ -22,7 +22,6 @@ use crate::core::replay::privacy::{has_class, value_needs_mask};
 pub const ELEMENT_NODE: u16 = 1;
 pub const TEXT_NODE: u16 = 3;
 pub const CDATA_NODE: u16 = 4;
-pub const COMMENT_NODE: u16 = 8;
 pub const DOCUMENT_NODE: u16 = 9;
 pub const DOCTYPE_NODE: u16 = 10;
 pub const FRAGMENT_NODE: u16 = 11;
@@ -31,11 +30,20 @@ pub const FRAGMENT_NODE: u16 = 11;
 // attribute names, each value): `localName \0 flags (\0 name \0 value)*`, flags `v` for
 // SVG and `s` for an open shadow root. NULs in values become U+FFFD (as the HTML parser
 // does) so a value can never shift the name/value pairs.
+//
+// `sl_node` reads a whole node in one crossing (its type, its id, given the next fresh
+// one when it has none, and its content): `type \0 id \0 rest`, with `rest` an
+// element's `sl_read` (preceded by `scrollLeft \0 scrollTop \0` as `ToInt32` gives them
+// when `c`), a text / comment node's value; empty when the type is not recorded.
+// `sl_handle`: a node's handle in a mutation batch in one crossing.
 #[wasm_bindgen(
-    inline_js = "export function sl_read(e){let s=e.localName+'\\0'+(e.namespaceURI==='http://www.w3.org/2000/svg'?'v':'')+(e.shadowRoot?'s':'');const a=e.attributes;for(let i=0;i<a.length;i++){const v=a[i].value;s+='\\0'+a[i].name+'\\0'+(v.indexOf('\\0')<0?v:v.replace(/\\0/g,'\\ufffd'))}return s}"
+    inline_js = "export function sl_read(e){let s=e.localName+'\\0'+(e.namespaceURI==='http://www.w3.org/2000/svg'?'v':'')+(e.shadowRoot?'s':'');const a=e.attributes;for(let i=0;i<a.length;i++){const v=a[i].value;s+='\\0'+a[i].name+'\\0'+(v.indexOf('\\0')<0?v:v.replace(/\\0/g,'\\ufffd'))}return s}export function sl_node(n,m,f,c){const t=n.nodeType;if(t!==1&&t!==3&&t!==4&&t!==8&&t!==9&&t!==10)return'';let i=m.get(n);if(i===undefined){i=f;m.set(n,f)}const s=t+'\\0'+i+'\\0';return t===1?s+(c?(n.scrollLeft|0)+'\\0'+(n.scrollTop|0)+'\\0':'')+sl_read(n):t===3||t===8?s+n.nodeValue:s}export function sl_handle(m,n,f){const h=m.get(n);if(h!==undefined)return h;m.set(n,f);return f}"
 )]
 extern "C" {
     fn sl_read(element: &Element) -> String;
+    fn sl_node(node: &Node, ids: &WeakMap, fresh: u32, scroll: bool) -> String;
+    /// A node's handle in a batch's `Map`, `fresh` when it has none yet.
+    pub fn sl_handle(map: &js_sys::Map, node: &Node, fresh: u32) -> u32;
 }
 
 /// What a node inherits from its ancestors.
@@ -121,6 +129,27 @@ pub fn stylesheet_text(element: &Element) -> Option<String> {
     Some(css)
 }
 
+/// The text before the first NUL and the text after it.
+fn next_field(s: &str) -> (&str, &str) {
+    match s.bytes().position(|b| b == 0) {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, ""),
+    }
+}
+
+/// A decimal `u32` as `sl_node` writes it (0 when malformed).
+fn parse_u32(s: &str) -> u32 {
+    s.bytes().fold(0u32, |n, b| n.wrapping_mul(10).wrapping_add(b.wrapping_sub(b'0') as u32))
+}
+
+/// A decimal `i32` (`ToInt32` of a scroll offset).
+fn parse_i32(s: &str) -> i32 {
+    match s.strip_prefix('-') {
+        Some(digits) => (parse_u32(digits) as i32).wrapping_neg(),
+        None => parse_u32(s) as i32,
+    }
+}
+
 impl Serializer<'_> {
     pub fn id_of(&self, node: &Node) -> Option<u32> {
         id_in(self.ids, node)
@@ -182,6 +211,19 @@ impl Serializer<'_> {
     /// when `with_state`).
     pub fn read_element(&mut self, element: &Element, with_state: bool) -> RawElement {
         let read = sl_read(element);
+        let id = self.id_of(element);
+        self.element_from(element, &read, id, with_state, None)
+    }
+
+    /// `read_element` from what `sl_read` returned (`scroll` already read, or `None`).
+    fn element_from(
+        &mut self,
+        element: &Element,
+        read: &str,
+        id: Option<u32>,
+        with_state: bool,
+        scroll: Option<(f64, f64)>,
+    ) -> RawElement {
         let mut parts = read.split('\0');
         let tag = parts.next().unwrap_or_default().to_ascii_lowercase();
         let flags = parts.next().unwrap_or_default();
@@ -196,7 +238,6 @@ impl Serializer<'_> {
             is_shadow_host: flags.contains('s'),
             ..Default::default()
         };
-        let id = self.id_of(element);
         if raw.tag == "input" && raw.input_type() == "password" {
             if let Some(id) = id {
                 self.passwords.insert(id);
@@ -233,9 +274,9 @@ impl Serializer<'_> {
             }
             _ => {}
         }
-        if !self.for_mutation {
-            raw.scroll_left = element.scroll_left() as f64;
-            raw.scroll_top = element.scroll_top() as f64;
+        if let Some((left, top)) = scroll {
+            raw.scroll_left = left;
+            raw.scroll_top = top;
         }
         raw
     }
@@ -250,14 +291,17 @@ impl Serializer<'_> {
         out: &mut String,
         deep: bool,
     ) -> Option<u32> {
-        let node_type = node.node_type();
-        if !matches!(
-            node_type,
-            ELEMENT_NODE | TEXT_NODE | CDATA_NODE | COMMENT_NODE | DOCUMENT_NODE | DOCTYPE_NODE
-        ) {
+        let fresh = self.mirror.peek_next();
+        let read = sl_node(node, self.ids, fresh, !self.for_mutation);
+        if read.is_empty() {
             return None;
         }
-        let id = self.assign_id(node);
+        let (node_type, rest) = next_field(&read);
+        let (id, rest) = next_field(rest);
+        let (node_type, id) = (parse_u32(node_type) as u16, parse_u32(id));
+        if id == fresh {
+            self.mirror.id_for(None);
+        }
         let mut child_context = Context { is_shadow: false, text_parent: TextParent::Other, ..context };
         let mut children_recorded = true;
         let mut shadow_root = None;
@@ -279,7 +323,14 @@ impl Serializer<'_> {
             }
             ELEMENT_NODE => {
                 let element = node.unchecked_ref::<Element>();
-                let raw = self.read_element(element, true);
+                let (scroll, read) = if self.for_mutation {
+                    (None, rest)
+                } else {
+                    let (left, rest) = next_field(rest);
+                    let (top, rest) = next_field(rest);
+                    (Some((parse_i32(left) as f64, parse_i32(top) as f64)), rest)
+                };
+                let raw = self.element_from(element, read, Some(id), true, scroll);
                 let class =
                     raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str()).unwrap_or("");
                 child_context.masked_text = context.masked_text
@@ -311,14 +362,11 @@ impl Serializer<'_> {
                 }
                 element_kind(&raw, base_url, self.config.mask_all_inputs)
             }
-            TEXT_NODE => {
-                let text = node.node_value().unwrap_or_default();
-                NodeKind::Text {
-                    text: text_content(&text, context.text_parent, context.masked_text, base_url),
-                }
-            }
+            TEXT_NODE => NodeKind::Text {
+                text: text_content(rest, context.text_parent, context.masked_text, base_url),
+            },
             CDATA_NODE => NodeKind::CData,
-            _ => NodeKind::Comment { text: node.node_value().unwrap_or_default() },
+            _ => NodeKind::Comment { text: rest.to_string() },
         };
         let serialized = SerializedNode {
             id,
