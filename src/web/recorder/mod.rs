@@ -214,6 +214,7 @@ impl Shared {
         passwords: &'a mut HashSet<u32>,
     ) -> Serializer<'a> {
         Serializer {
+            all: js_sys::Array::new(),
             ids,
             mirror,
             passwords,

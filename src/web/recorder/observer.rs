@@ -6,14 +6,19 @@ use js_sys::Map;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, MutationRecord, Node};
 
-use super::serialize::{is_blocked, sl_handle, Context, Serializer, ELEMENT_NODE, FRAGMENT_NODE, TEXT_NODE};
+use super::serialize::{
+    is_blocked, sl_handle, sl_kids, Context, Serializer, ELEMENT_NODE, FRAGMENT_NODE, TEXT_NODE,
+};
 use crate::core::replay::mutation::{AttributeChange, Handle, MutationDom, Record};
 use crate::core::replay::node::{recorded_attribute, text_content};
 
 pub struct BatchDom<'s, 'a> {
     pub serializer: &'s mut Serializer<'a>,
     pub main: &'s Document,
-    nodes: Vec<Node>,
+    /// By handle, the nodes Rust has asked for (all of them are in `all`).
+    nodes: Vec<Option<Node>>,
+    /// By handle, every node of the batch (a JS array, filled by `sl_handle` / `sl_kids`).
+    all: js_sys::Array,
     handles: Map,
     /// By handle: the context a node inherits, when its parent was serialized in this
     /// batch (saves asking the DOM for each added node's ancestors).
@@ -26,6 +31,11 @@ pub struct BatchDom<'s, 'a> {
     next: Vec<Option<Option<Handle>>>,
     /// By handle: the id, once known to be recorded (ids are never taken back).
     ids: Vec<Option<u32>>,
+    /// By handle: serialized in this batch (its `child_contexts` entry is then exact:
+    /// `None` means no recorded children).
+    serialized: Vec<bool>,
+    /// By handle: serialized in this batch as the host of an open shadow root.
+    shadow_hosts: Vec<bool>,
 }
 
 /// The host when `node` is a shadow root, else `node`.
@@ -42,34 +52,47 @@ fn host_or_self(node: Node) -> Node {
 
 impl<'s, 'a> BatchDom<'s, 'a> {
     pub fn new(serializer: &'s mut Serializer<'a>, main: &'s Document) -> Self {
+        let all = serializer.all.clone();
         Self {
             serializer,
             main,
             nodes: Vec::new(),
+            all,
             handles: Map::new(),
             contexts: Vec::new(),
             child_contexts: Vec::new(),
             main_base: None,
             next: Vec::new(),
             ids: Vec::new(),
+            serialized: Vec::new(),
+            shadow_hosts: Vec::new(),
         }
     }
 
     fn handle(&mut self, node: Node) -> Handle {
-        let fresh = self.nodes.len() as Handle;
-        let h = sl_handle(&self.handles, &node, fresh);
-        if h == fresh {
-            self.nodes.push(node);
-            self.contexts.push(None);
-            self.child_contexts.push(None);
-            self.next.push(None);
-            self.ids.push(None);
-        }
+        let h = sl_handle(&self.handles, &self.all, &node);
+        self.grow(h);
+        self.nodes[h as usize] = Some(node);
         h
     }
 
-    fn node(&self, handle: Handle) -> Node {
-        self.nodes[handle as usize].clone()
+    /// Makes room for handle `h`.
+    fn grow(&mut self, h: Handle) {
+        let len = h as usize + 1;
+        if self.nodes.len() < len {
+            self.nodes.resize(len, None);
+            self.contexts.resize(len, None);
+            self.child_contexts.resize(len, None);
+            self.next.resize(len, None);
+            self.ids.resize(len, None);
+            self.serialized.resize(len, false);
+            self.shadow_hosts.resize(len, false);
+        }
+    }
+
+    fn node(&mut self, handle: Handle) -> Node {
+        let slot = &mut self.nodes[handle as usize];
+        slot.get_or_insert_with(|| self.all.get(handle).unchecked_into()).clone()
     }
 
     /// Converts the observer's records.
@@ -99,13 +122,20 @@ impl<'s, 'a> BatchDom<'s, 'a> {
         out
     }
 
-    /// Handles `first` and its next siblings (remembering each one's next sibling).
-    fn walk_children(&mut self, first: Option<Node>, inherited: Option<Context>, children: &mut Vec<Handle>) {
-        let mut child = first;
+    /// Handles the children of `parent` (of its shadow root when `shadow`), remembering
+    /// each one's next sibling.
+    fn walk_children(
+        &mut self,
+        parent: Handle,
+        shadow: bool,
+        inherited: Option<Context>,
+        children: &mut Vec<Handle>,
+    ) {
+        let list = sl_kids(&self.handles, &self.all, parent, shadow);
         let mut previous: Option<Handle> = None;
-        while let Some(c) = child {
-            child = c.next_sibling();
-            let h = self.handle(c);
+        for h in list.split(',').filter(|h| !h.is_empty()) {
+            let h = h.bytes().fold(0u32, |n, b| n * 10 + (b - b'0') as u32);
+            self.grow(h);
             self.contexts[h as usize] = inherited;
             if let Some(p) = previous {
                 self.next[p as usize] = Some(Some(h));
@@ -119,19 +149,20 @@ impl<'s, 'a> BatchDom<'s, 'a> {
     }
 
     /// The base URL of `node`'s document (the main one is read once per batch).
-    fn base_url(&mut self, node: &Node, context: &Context) -> String {
+    fn base_url(&mut self, handle: Handle, context: &Context) -> String {
         if context.root_id.is_some() {
-            return node.base_uri().ok().flatten().unwrap_or_default();
+            return self.node(handle).base_uri().ok().flatten().unwrap_or_default();
         }
         self.main_base.get_or_insert_with(|| self.main.base_uri().ok().flatten().unwrap_or_default()).clone()
     }
 
-    fn context(&mut self, handle: Handle, node: &Node) -> Context {
+    fn context(&mut self, handle: Handle) -> Context {
         if let Some(context) = self.contexts[handle as usize] {
             return context;
         }
+        let node = self.node(handle);
         let main = self.main.clone();
-        self.serializer.context_of(node, &main)
+        self.serializer.context_of(&node, &main)
     }
 }
 
@@ -140,13 +171,14 @@ impl MutationDom for BatchDom<'_, '_> {
         if let Some(id) = self.ids[node as usize] {
             return Some(id);
         }
-        let id = self.serializer.id_of(&self.nodes[node as usize]);
+        let n = self.node(node);
+        let id = self.serializer.id_of(&n);
         self.ids[node as usize] = id;
         id
     }
 
     fn parent_of(&mut self, node: Handle) -> Option<Handle> {
-        let parent = self.nodes[node as usize].parent_node()?;
+        let parent = self.node(node).parent_node()?;
         Some(self.handle(host_or_self(parent)))
     }
 
@@ -154,42 +186,51 @@ impl MutationDom for BatchDom<'_, '_> {
         if let Some(next) = self.next[node as usize] {
             return next;
         }
-        let sibling = self.nodes[node as usize].next_sibling()?;
+        let sibling = self.node(node).next_sibling()?;
         Some(self.handle(sibling))
     }
 
     fn recorded_children_of(&mut self, parent: Handle) -> Vec<Handle> {
-        let node = self.node(parent);
         let mut children = Vec::new();
         let inherited = self.child_contexts[parent as usize];
-        // Known when the node was serialized in this batch: its children are recorded.
-        if inherited.is_none() && node.node_type() == ELEMENT_NODE {
-            let element = node.unchecked_ref::<Element>();
-            if is_blocked(self.serializer.config, element, element.get_attribute("class").as_deref()) {
+        let shadow_host = if self.serialized[parent as usize] {
+            // Serialized in this batch: `inherited` is `None` exactly when no children
+            // are recorded (not an element, blocked, a textarea with a value).
+            if inherited.is_none() {
                 return children;
             }
-            if element.local_name() == "textarea"
-                && !element.unchecked_ref::<web_sys::HtmlInputElement>().value().is_empty()
-            {
-                return children;
+            self.shadow_hosts[parent as usize]
+        } else {
+            let node = self.node(parent);
+            if node.node_type() == ELEMENT_NODE {
+                let element = node.unchecked_ref::<Element>();
+                if is_blocked(self.serializer.config, element, element.get_attribute("class").as_deref()) {
+                    return children;
+                }
+                if element.local_name() == "textarea"
+                    && !element.unchecked_ref::<web_sys::HtmlInputElement>().value().is_empty()
+                {
+                    return children;
+                }
+                element.shadow_root().is_some()
+            } else {
+                false
             }
-        }
-        self.walk_children(node.first_child(), inherited, &mut children);
-        if node.node_type() == ELEMENT_NODE {
-            if let Some(root) = node.unchecked_ref::<Element>().shadow_root() {
-                let inherited = inherited.map(|c| Context { is_shadow: true, ..c });
-                self.walk_children(root.first_child(), inherited, &mut children);
-            }
+        };
+        self.walk_children(parent, false, inherited, &mut children);
+        if shadow_host {
+            let inherited = inherited.map(|c| Context { is_shadow: true, ..c });
+            self.walk_children(parent, true, inherited, &mut children);
         }
         children
     }
 
     fn is_connected(&mut self, node: Handle) -> bool {
-        self.nodes[node as usize].is_connected()
+        self.node(node).is_connected()
     }
 
     fn is_blocked(&mut self, node: Handle) -> bool {
-        let node = &self.nodes[node as usize];
+        let node = &self.node(node);
         node.node_type() == ELEMENT_NODE && {
             let element = node.unchecked_ref::<Element>();
             is_blocked(self.serializer.config, element, element.get_attribute("class").as_deref())
@@ -197,12 +238,21 @@ impl MutationDom for BatchDom<'_, '_> {
     }
 
     fn serialize_shallow(&mut self, handle: Handle, out: &mut String) -> Option<u32> {
-        let node = self.node(handle);
-        let context = self.context(handle, &node);
-        let base = self.base_url(&node, &context);
+        let context = self.context(handle);
+        let iframe_base;
+        let base = if context.root_id.is_some() {
+            iframe_base = self.base_url(handle, &context);
+            &iframe_base
+        } else {
+            let main = self.main;
+            self.main_base.get_or_insert_with(|| main.base_uri().ok().flatten().unwrap_or_default())
+        };
         self.serializer.last_child_context = None;
-        let id = self.serializer.serialize(&node, context, &base, out, false);
+        let shadow_roots = self.serializer.shadow_roots.len();
+        let id = self.serializer.serialize_at(handle, context, base, out, false);
         self.child_contexts[handle as usize] = self.serializer.last_child_context.take();
+        self.serialized[handle as usize] = true;
+        self.shadow_hosts[handle as usize] = self.serializer.shadow_roots.len() > shadow_roots;
         if id.is_some() {
             self.ids[handle as usize] = id;
         }
@@ -215,8 +265,8 @@ impl MutationDom for BatchDom<'_, '_> {
         if node.node_type() != TEXT_NODE {
             return Some(text);
         }
-        let context = self.context(handle, &node);
-        let base = self.base_url(&node, &context);
+        let context = self.context(handle);
+        let base = self.base_url(handle, &context);
         Some(text_content(&text, context.text_parent, context.masked_text, &base))
     }
 

@@ -31,19 +31,32 @@ pub const FRAGMENT_NODE: u16 = 11;
 // SVG and `s` for an open shadow root. NULs in values become U+FFFD (as the HTML parser
 // does) so a value can never shift the name/value pairs.
 //
-// `sl_node` reads a whole node in one crossing (its type, its id, given the next fresh
-// one when it has none, and its content): `type \0 id \0 rest`, with `rest` an
-// element's `sl_read` (preceded by `scrollLeft \0 scrollTop \0` as `ToInt32` gives them
-// when `c`), a text / comment node's value; empty when the type is not recorded.
-// `sl_handle`: a node's handle in a mutation batch in one crossing.
+// `sl_node` reads a whole node, `all[index]`, in one crossing (its type, its id, given
+// the next fresh one when it has none, and its content): `type \0 id \0 rest`, with
+// `rest` an element's `sl_read` (preceded by `scrollLeft \0 scrollTop \0` as `ToInt32`
+// gives them when `c`), a text / comment node's value; empty when the type is not
+// recorded. With `d`, an element's or document's children are appended to `all` and
+// `rest` starts with `first index \0 count \0` (no crossings to walk the children).
+// `sl_handle` / `sl_kids`: handles of a mutation batch, a node's or all of a node's
+// children's in one crossing.
 #[wasm_bindgen(
-    inline_js = "export function sl_read(e){let s=e.localName+'\\0'+(e.namespaceURI==='http://www.w3.org/2000/svg'?'v':'')+(e.shadowRoot?'s':'');const a=e.attributes;for(let i=0;i<a.length;i++){const v=a[i].value;s+='\\0'+a[i].name+'\\0'+(v.indexOf('\\0')<0?v:v.replace(/\\0/g,'\\ufffd'))}return s}export function sl_node(n,m,f,c){const t=n.nodeType;if(t!==1&&t!==3&&t!==4&&t!==8&&t!==9&&t!==10)return'';let i=m.get(n);if(i===undefined){i=f;m.set(n,f)}const s=t+'\\0'+i+'\\0';return t===1?s+(c?(n.scrollLeft|0)+'\\0'+(n.scrollTop|0)+'\\0':'')+sl_read(n):t===3||t===8?s+n.nodeValue:s}export function sl_handle(m,n,f){const h=m.get(n);if(h!==undefined)return h;m.set(n,f);return f}"
+    inline_js = "export function sl_read(e){let s=e.localName+'\\0'+(e.namespaceURI==='http://www.w3.org/2000/svg'?'v':'')+(e.shadowRoot?'s':'');const a=e.attributes;for(let i=0;i<a.length;i++){const v=a[i].value;s+='\\0'+a[i].name+'\\0'+(v.indexOf('\\0')<0?v:v.replace(/\\0/g,'\\ufffd'))}return s}export function sl_node(a,i,m,f,c,d){const n=a[i],t=n.nodeType;if(t!==1&&t!==3&&t!==4&&t!==8&&t!==9&&t!==10)return'';let x=m.get(n);if(x===undefined){x=f;m.set(n,f)}let s=t+'\\0'+x+'\\0';if(d&&(t===1||t===9)){const k=a.length;for(let y=n.firstChild;y;y=y.nextSibling)a.push(y);s+=k+'\\0'+(a.length-k)+'\\0'}return t===1?s+(c?(n.scrollLeft|0)+'\\0'+(n.scrollTop|0)+'\\0':'')+sl_read(n):t===3||t===8?s+n.nodeValue:s}export function sl_handle(m,a,n){let h=m.get(n);if(h===undefined){h=a.length;a.push(n);m.set(n,h)}return h}export function sl_kids(m,a,p,r){let s='';for(let c=(r?a[p].shadowRoot:a[p]).firstChild;c;c=c.nextSibling)s+=sl_handle(m,a,c)+',';return s}"
 )]
 extern "C" {
     fn sl_read(element: &Element) -> String;
-    fn sl_node(node: &Node, ids: &WeakMap, fresh: u32, scroll: bool) -> String;
-    /// A node's handle in a batch's `Map`, `fresh` when it has none yet.
-    pub fn sl_handle(map: &js_sys::Map, node: &Node, fresh: u32) -> u32;
+    fn sl_node(
+        all: &js_sys::Array,
+        index: u32,
+        ids: &WeakMap,
+        fresh: u32,
+        scroll: bool,
+        deep: bool,
+    ) -> String;
+    /// A node's handle in a mutation batch (its index in `all`).
+    pub fn sl_handle(map: &js_sys::Map, all: &js_sys::Array, node: &Node) -> u32;
+    /// The handles of the children of `all[parent]` (of its shadow root when
+    /// `shadow`), each followed by a comma.
+    pub fn sl_kids(map: &js_sys::Map, all: &js_sys::Array, parent: u32, shadow: bool) -> String;
 }
 
 /// What a node inherits from its ancestors.
@@ -57,6 +70,8 @@ pub struct Context {
 
 /// Ids, privacy options and what the walk found that needs follow-up.
 pub struct Serializer<'a> {
+    /// The nodes being serialized, by index (a JS array: see `sl_node`).
+    pub all: js_sys::Array,
     pub ids: &'a WeakMap,
     pub mirror: &'a mut Mirror,
     pub passwords: &'a mut HashSet<u32>,
@@ -104,6 +119,21 @@ pub fn is_blocked(config: &ReplayConfig, element: &Element, class_attribute: Opt
     }
     match config.block_selector.as_deref() {
         Some(selector) if !selector.trim().is_empty() => element.matches(selector).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// `is_blocked` with the element fetched only when a selector needs it.
+fn is_blocked_with(
+    config: &ReplayConfig,
+    element: &dyn Fn() -> Element,
+    class_attribute: Option<&str>,
+) -> bool {
+    if class_attribute.is_some_and(|c| has_class(c, &config.block_class)) {
+        return true;
+    }
+    match config.block_selector.as_deref() {
+        Some(selector) if !selector.trim().is_empty() => element().matches(selector).unwrap_or(false),
         _ => false,
     }
 }
@@ -212,13 +242,13 @@ impl Serializer<'_> {
     pub fn read_element(&mut self, element: &Element, with_state: bool) -> RawElement {
         let read = sl_read(element);
         let id = self.id_of(element);
-        self.element_from(element, &read, id, with_state, None)
+        self.element_from(&|| element.clone(), &read, id, with_state, None)
     }
 
     /// `read_element` from what `sl_read` returned (`scroll` already read, or `None`).
     fn element_from(
         &mut self,
-        element: &Element,
+        element: &dyn Fn() -> Element,
         read: &str,
         id: Option<u32>,
         with_state: bool,
@@ -249,28 +279,28 @@ impl Serializer<'_> {
             return raw;
         }
         let class = raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str());
-        if is_blocked(self.config, element, class) {
-            let rect = element.get_bounding_client_rect();
+        if is_blocked_with(self.config, element, class) {
+            let rect = element().get_bounding_client_rect();
             raw.blocked_size = Some((rect.width(), rect.height()));
             return raw;
         }
         match raw.tag.as_str() {
             "input" | "textarea" | "select" => {
-                let field = element.unchecked_ref::<web_sys::HtmlInputElement>();
+                let field = element().unchecked_into::<web_sys::HtmlInputElement>();
                 raw.value = Some(field.value());
                 if raw.tag == "input" {
                     raw.checked = field.checked();
                 }
             }
             "option" => {
-                raw.selected = element.unchecked_ref::<web_sys::HtmlOptionElement>().selected();
+                raw.selected = element().unchecked_into::<web_sys::HtmlOptionElement>().selected();
                 raw.in_masked_select = value_needs_mask("select", "", self.config.mask_all_inputs, false);
             }
-            "style" if !self.for_mutation => raw.css_text = stylesheet_text(element),
-            "link" => raw.css_text = stylesheet_text(element),
+            "style" if !self.for_mutation => raw.css_text = stylesheet_text(&element()),
+            "link" => raw.css_text = stylesheet_text(&element()),
             "iframe" => {
                 raw.iframe_readable =
-                    element.unchecked_ref::<web_sys::HtmlIFrameElement>().content_document().is_some();
+                    element().unchecked_into::<web_sys::HtmlIFrameElement>().content_document().is_some();
             }
             _ => {}
         }
@@ -291,30 +321,54 @@ impl Serializer<'_> {
         out: &mut String,
         deep: bool,
     ) -> Option<u32> {
+        let index = self.all.push(node) - 1;
+        self.serialize_at(index, context, base_url, out, deep)
+    }
+
+    /// `serialize` of `all[index]`.
+    pub fn serialize_at(
+        &mut self,
+        index: u32,
+        context: Context,
+        base_url: &str,
+        out: &mut String,
+        deep: bool,
+    ) -> Option<u32> {
         let fresh = self.mirror.peek_next();
-        let read = sl_node(node, self.ids, fresh, !self.for_mutation);
+        let read = sl_node(&self.all, index, self.ids, fresh, !self.for_mutation, deep);
         if read.is_empty() {
             return None;
         }
         let (node_type, rest) = next_field(&read);
-        let (id, rest) = next_field(rest);
+        let (id, mut rest) = next_field(rest);
         let (node_type, id) = (parse_u32(node_type) as u16, parse_u32(id));
         if id == fresh {
             self.mirror.id_for(None);
         }
+        let mut children = 0..0;
+        if deep && matches!(node_type, ELEMENT_NODE | DOCUMENT_NODE) {
+            let (first, more) = next_field(rest);
+            let (count, more) = next_field(more);
+            let first = parse_u32(first);
+            children = first..first + parse_u32(count);
+            rest = more;
+        }
+        let all = self.all.clone();
+        let node = move || -> Node { all.get(index).unchecked_into() };
+        let element = || -> Element { node().unchecked_into() };
         let mut child_context = Context { is_shadow: false, text_parent: TextParent::Other, ..context };
         let mut children_recorded = true;
         let mut shadow_root = None;
         let mut document_base = None;
         let kind = match node_type {
             DOCUMENT_NODE => {
-                let document = node.unchecked_ref::<Document>();
+                let document = node().unchecked_into::<Document>();
                 let mode = document.compat_mode();
                 document_base = document.base_uri().ok().flatten();
                 NodeKind::Document { compat_mode: (mode != "CSS1Compat").then_some(mode) }
             }
             DOCTYPE_NODE => {
-                let doctype = node.unchecked_ref::<web_sys::DocumentType>();
+                let doctype = node().unchecked_into::<web_sys::DocumentType>();
                 NodeKind::DocumentType {
                     name: doctype.name(),
                     public_id: doctype.public_id(),
@@ -322,7 +376,6 @@ impl Serializer<'_> {
                 }
             }
             ELEMENT_NODE => {
-                let element = node.unchecked_ref::<Element>();
                 let (scroll, read) = if self.for_mutation {
                     (None, rest)
                 } else {
@@ -330,13 +383,13 @@ impl Serializer<'_> {
                     let (top, rest) = next_field(rest);
                     (Some((parse_i32(left) as f64, parse_i32(top) as f64)), rest)
                 };
-                let raw = self.element_from(element, read, Some(id), true, scroll);
+                let raw = self.element_from(&element, read, Some(id), true, scroll);
                 let class =
                     raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str()).unwrap_or("");
                 child_context.masked_text = context.masked_text
                     || has_class(class, &self.config.mask_text_class)
                     || (self.config.mask_text_selector.is_some()
-                        && element.matches(self.mask_text_selector).unwrap_or(false));
+                        && element().matches(self.mask_text_selector).unwrap_or(false));
                 let masks_value = raw.masks_value(self.config.mask_all_inputs);
                 child_context.text_parent = match raw.tag.as_str() {
                     "script" => TextParent::Script,
@@ -352,13 +405,13 @@ impl Serializer<'_> {
                 }
                 if raw.iframe_readable {
                     if let Some(document) =
-                        element.unchecked_ref::<web_sys::HtmlIFrameElement>().content_document()
+                        element().unchecked_into::<web_sys::HtmlIFrameElement>().content_document()
                     {
                         self.iframes.push((id, document));
                     }
                 }
                 if raw.is_shadow_host && raw.blocked_size.is_none() {
-                    shadow_root = shadow_root_of(element);
+                    shadow_root = shadow_root_of(&element());
                 }
                 element_kind(&raw, base_url, self.config.mask_all_inputs)
             }
@@ -384,19 +437,18 @@ impl Serializer<'_> {
         }
         serialized.write_open(out);
         if serialized.has_child_list() {
-            let base = document_base.as_deref().unwrap_or(base_url).to_string();
+            let base = document_base.as_deref().unwrap_or(base_url);
             if children_recorded {
                 let mut first = true;
-                let mut child = node.first_child();
-                while let Some(c) = child {
-                    self.serialize_child(&c, child_context, &base, out, &mut first);
-                    child = c.next_sibling();
+                for child in children {
+                    self.serialize_child(child, child_context, base, out, &mut first);
                 }
                 if let Some(root) = shadow_root {
                     let shadow_context = Context { is_shadow: true, ..child_context };
                     let mut child = root.first_child();
                     while let Some(c) = child {
-                        self.serialize_child(&c, shadow_context, &base, out, &mut first);
+                        let index = self.all.push(&c) - 1;
+                        self.serialize_child(index, shadow_context, base, out, &mut first);
                         child = c.next_sibling();
                     }
                 }
@@ -408,7 +460,7 @@ impl Serializer<'_> {
 
     fn serialize_child(
         &mut self,
-        child: &Node,
+        child: u32,
         context: Context,
         base_url: &str,
         out: &mut String,
@@ -418,7 +470,7 @@ impl Serializer<'_> {
         if !*first {
             out.push(',');
         }
-        if self.serialize(child, context, base_url, out, true).is_some() {
+        if self.serialize_at(child, context, base_url, out, true).is_some() {
             *first = false;
         } else {
             out.truncate(mark);
