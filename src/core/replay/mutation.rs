@@ -10,7 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::core::json::{push_str_literal, push_u64};
+use super::node::push_str_literal;
+use crate::core::json::push_u64;
 
 /// A node of the batch, as the shell numbers them (stable within one batch).
 pub type Handle = u32;

@@ -3,7 +3,21 @@
 
 use super::privacy::{recorded_value, value_needs_mask};
 use super::url::{absolutize_css, resolve, resolve_href, resolve_srcset};
-use crate::core::json::{push_str_literal, push_u64};
+use crate::core::json::push_u64;
+
+/// `json::push_str_literal`, with the common case (nothing to escape: no control
+/// character, quote, backslash, nor U+2028 / U+2029, whose UTF-8 starts with 0xE2)
+/// copied in one go instead of a character at a time.
+pub fn push_str_literal(out: &mut String, value: &str) {
+    if value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0xE2) {
+        crate::core::json::push_str_literal(out, value);
+    } else {
+        out.reserve(value.len() + 2);
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    }
+}
 
 /// An attribute value as rrweb records it: a string, `true`, or a number.
 #[derive(Debug, Clone, PartialEq)]

@@ -249,7 +249,7 @@ impl MutationDom for BatchDom<'_, '_> {
         };
         self.serializer.last_child_context = None;
         let shadow_roots = self.serializer.shadow_roots.len();
-        let id = self.serializer.serialize_at(handle, context, base, out, false);
+        let id = self.serializer.serialize_at(handle, context, base, out);
         self.child_contexts[handle as usize] = self.serializer.last_child_context.take();
         self.serialized[handle as usize] = true;
         self.shadow_hosts[handle as usize] = self.serializer.shadow_roots.len() > shadow_roots;

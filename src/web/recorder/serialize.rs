@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, Node};
 
 use crate::core::config::ReplayConfig;
+use crate::core::json::push_u64;
 use crate::core::replay::mirror::Mirror;
 use crate::core::replay::node::{
     element_kind, text_content, NodeKind, RawElement, SerializedNode, TextParent,
@@ -21,37 +22,41 @@ use crate::core::replay::privacy::{has_class, value_needs_mask};
 
 pub const ELEMENT_NODE: u16 = 1;
 pub const TEXT_NODE: u16 = 3;
-pub const CDATA_NODE: u16 = 4;
+pub const COMMENT_NODE: u16 = 8;
 pub const DOCUMENT_NODE: u16 = 9;
 pub const DOCTYPE_NODE: u16 = 10;
 pub const FRAGMENT_NODE: u16 = 11;
 
 // One crossing per element instead of 4 + n (local name, namespace, shadow root,
-// attribute names, each value): `localName \0 flags (\0 name \0 value)*`, flags `v` for
-// SVG and `s` for an open shadow root. NULs in values become U+FFFD (as the HTML parser
-// does) so a value can never shift the name/value pairs.
+// attribute names, each value): `localName \0 flags \0 count \0 (name \0 value \0)*`,
+// flags `v` for SVG and `s` for an open shadow root. NULs in values become U+FFFD (as the
+// HTML parser does) so a value can never shift the name/value pairs.
 //
 // `sl_node` reads a whole node, `all[index]`, in one crossing (its type, its id, given
 // the next fresh one when it has none, and its content): `type \0 id \0 rest`, with
 // `rest` an element's `sl_read` (preceded by `scrollLeft \0 scrollTop \0` as `ToInt32`
 // gives them when `c`), a text / comment node's value; empty when the type is not
-// recorded. With `d`, an element's or document's children are appended to `all` and
-// `rest` starts with `first index \0 count \0` (no crossings to walk the children).
+// recorded.
+//
+// `sl_walk` reads a whole subtree in one crossing (the full snapshot): `first index \0`
+// then one record per node of a recorded type, in pre-order, each node appended to
+// `all`: `type \0 id \0` then an element's `scrollLeft \0 scrollTop \0` and `sl_read`,
+// a text / comment node's `length in UTF-16 units \0 value \0`; an element's or a
+// document's records end with its children's and `) \0`. A node without an id gets the
+// next one from `f` on and `*` as its id: the walk cannot tell which nodes are recorded
+// (children of blocked elements are not), so Rust corrects the ids that differ from its
+// own with `sl_set_ids` (`index,id,` pairs; an empty id removes it).
+//
 // `sl_handle` / `sl_kids`: handles of a mutation batch, a node's or all of a node's
 // children's in one crossing.
 #[wasm_bindgen(
-    inline_js = "export function sl_read(e){let s=e.localName+'\\0'+(e.namespaceURI==='http://www.w3.org/2000/svg'?'v':'')+(e.shadowRoot?'s':'');const a=e.attributes;for(let i=0;i<a.length;i++){const v=a[i].value;s+='\\0'+a[i].name+'\\0'+(v.indexOf('\\0')<0?v:v.replace(/\\0/g,'\\ufffd'))}return s}export function sl_node(a,i,m,f,c,d){const n=a[i],t=n.nodeType;if(t!==1&&t!==3&&t!==4&&t!==8&&t!==9&&t!==10)return'';let x=m.get(n);if(x===undefined){x=f;m.set(n,f)}let s=t+'\\0'+x+'\\0';if(d&&(t===1||t===9)){const k=a.length;for(let y=n.firstChild;y;y=y.nextSibling)a.push(y);s+=k+'\\0'+(a.length-k)+'\\0'}return t===1?s+(c?(n.scrollLeft|0)+'\\0'+(n.scrollTop|0)+'\\0':'')+sl_read(n):t===3||t===8?s+n.nodeValue:s}export function sl_handle(m,a,n){let h=m.get(n);if(h===undefined){h=a.length;a.push(n);m.set(n,h)}return h}export function sl_kids(m,a,p,r){let s='';for(let c=(r?a[p].shadowRoot:a[p]).firstChild;c;c=c.nextSibling)s+=sl_handle(m,a,c)+',';return s}"
+    inline_js = "export function sl_read(e){const a=e.attributes;let s=e.localName+'\\0'+(e.namespaceURI==='http://www.w3.org/2000/svg'?'v':'')+(e.shadowRoot?'s':'')+'\\0'+a.length+'\\0';for(let i=0;i<a.length;i++){const v=a[i].value;s+=a[i].name+'\\0'+(v.indexOf('\\0')<0?v:v.replace(/\\0/g,'\\ufffd'))+'\\0'}return s}export function sl_node(a,i,m,f,c){const n=a[i],t=n.nodeType;if(t!==1&&t!==3&&t!==4&&t!==8&&t!==9&&t!==10)return'';let x=m.get(n);if(x===undefined){x=f;m.set(n,f)}const s=t+'\\0'+x+'\\0';return t===1?s+(c?(n.scrollLeft|0)+'\\0'+(n.scrollTop|0)+'\\0':'')+sl_read(n):t===3||t===8?s+n.nodeValue:s}let sl_f=0;function sl_rec(a,n,m){const t=n.nodeType;if(t!==1&&t!==3&&t!==4&&t!==8&&t!==9&&t!==10)return'';a.push(n);let x=m.get(n);if(x===undefined){m.set(n,sl_f++);x='*'}let s=t+'\\0'+x+'\\0';if(t===3||t===8){const v=n.nodeValue;return s+v.length+'\\0'+v+'\\0'}if(t===1)s+=(n.scrollLeft|0)+'\\0'+(n.scrollTop|0)+'\\0'+sl_read(n);else if(t!==9)return s;for(let y=n.firstChild;y;y=y.nextSibling)s+=sl_rec(a,y,m);return s+')\\0'}export function sl_walk(a,n,m,f){sl_f=f;const k=a.length;return k+'\\0'+sl_rec(a,n,m)}export function sl_set_ids(a,m,s){const v=s.split(',');for(let i=0;i+1<v.length;i+=2){const n=a[+v[i]];v[i+1]?m.set(n,+v[i+1]):m.delete(n)}}export function sl_handle(m,a,n){let h=m.get(n);if(h===undefined){h=a.length;a.push(n);m.set(n,h)}return h}export function sl_kids(m,a,p,r){let s='';for(let c=(r?a[p].shadowRoot:a[p]).firstChild;c;c=c.nextSibling)s+=sl_handle(m,a,c)+',';return s}"
 )]
 extern "C" {
     fn sl_read(element: &Element) -> String;
-    fn sl_node(
-        all: &js_sys::Array,
-        index: u32,
-        ids: &WeakMap,
-        fresh: u32,
-        scroll: bool,
-        deep: bool,
-    ) -> String;
+    fn sl_node(all: &js_sys::Array, index: u32, ids: &WeakMap, fresh: u32, scroll: bool) -> String;
+    fn sl_walk(all: &js_sys::Array, node: &Node, ids: &WeakMap, fresh: u32) -> String;
+    fn sl_set_ids(all: &js_sys::Array, ids: &WeakMap, pairs: &str);
     /// A node's handle in a mutation batch (its index in `all`).
     pub fn sl_handle(map: &js_sys::Map, all: &js_sys::Array, node: &Node) -> u32;
     /// The handles of the children of `all[parent]` (of its shadow root when
@@ -242,24 +247,30 @@ impl Serializer<'_> {
     pub fn read_element(&mut self, element: &Element, with_state: bool) -> RawElement {
         let read = sl_read(element);
         let id = self.id_of(element);
-        self.element_from(&|| element.clone(), &read, id, with_state, None)
+        self.element_from(&|| element.clone(), &read, id, with_state, None).0
     }
 
-    /// `read_element` from what `sl_read` returned (`scroll` already read, or `None`).
-    fn element_from(
+    /// `read_element` from what `sl_read` returned (`scroll` already read, or `None`),
+    /// with what follows it in `read`.
+    fn element_from<'r>(
         &mut self,
         element: &dyn Fn() -> Element,
-        read: &str,
+        read: &'r str,
         id: Option<u32>,
         with_state: bool,
         scroll: Option<(f64, f64)>,
-    ) -> RawElement {
-        let mut parts = read.split('\0');
-        let tag = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let flags = parts.next().unwrap_or_default();
-        let mut attributes = Vec::new();
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+    ) -> (RawElement, &'r str) {
+        let (tag, rest) = next_field(read);
+        let tag = tag.to_ascii_lowercase();
+        let (flags, rest) = next_field(rest);
+        let (count, mut rest) = next_field(rest);
+        let count = parse_u32(count);
+        let mut attributes = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let (name, more) = next_field(rest);
+            let (value, more) = next_field(more);
             attributes.push((name.to_string(), value.to_string()));
+            rest = more;
         }
         let mut raw = RawElement {
             tag,
@@ -276,13 +287,13 @@ impl Serializer<'_> {
         }
         raw.was_password |= id.is_some_and(|id| self.passwords.contains(&id));
         if !with_state {
-            return raw;
+            return (raw, rest);
         }
         let class = raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str());
         if is_blocked_with(self.config, element, class) {
             let rect = element().get_bounding_client_rect();
             raw.blocked_size = Some((rect.width(), rect.height()));
-            return raw;
+            return (raw, rest);
         }
         match raw.tag.as_str() {
             "input" | "textarea" | "select" => {
@@ -308,52 +319,105 @@ impl Serializer<'_> {
             raw.scroll_left = left;
             raw.scroll_top = top;
         }
-        raw
+        (raw, rest)
     }
 
-    /// Serializes `node` into `out` (with its subtree when `deep`); `None` and nothing
-    /// written when the node is not recorded.
-    pub fn serialize(
-        &mut self,
-        node: &Node,
-        context: Context,
-        base_url: &str,
-        out: &mut String,
-        deep: bool,
-    ) -> Option<u32> {
-        let index = self.all.push(node) - 1;
-        self.serialize_at(index, context, base_url, out, deep)
-    }
-
-    /// `serialize` of `all[index]`.
+    /// Serializes `node` alone into `out` (a mutation add); `None` and nothing written
+    /// when the node is not recorded.
     pub fn serialize_at(
         &mut self,
         index: u32,
         context: Context,
         base_url: &str,
         out: &mut String,
-        deep: bool,
     ) -> Option<u32> {
         let fresh = self.mirror.peek_next();
-        let read = sl_node(&self.all, index, self.ids, fresh, !self.for_mutation, deep);
+        let read = sl_node(&self.all, index, self.ids, fresh, !self.for_mutation);
         if read.is_empty() {
             return None;
         }
         let (node_type, rest) = next_field(&read);
-        let (id, mut rest) = next_field(rest);
+        let (id, rest) = next_field(rest);
         let (node_type, id) = (parse_u32(node_type) as u16, parse_u32(id));
         if id == fresh {
             self.mirror.id_for(None);
         }
-        let mut children = 0..0;
-        if deep && matches!(node_type, ELEMENT_NODE | DOCUMENT_NODE) {
-            let (first, more) = next_field(rest);
-            let (count, more) = next_field(more);
-            let first = parse_u32(first);
-            children = first..first + parse_u32(count);
-            rest = more;
+        let mut walk = Walk::new(rest, "", 0);
+        walk.index = index;
+        self.serialize_node(&mut walk, node_type, id, context, base_url, out, false);
+        Some(id)
+    }
+
+    /// Serializes the next record of `walk` (a node and its subtree) into `out`.
+    fn serialize_walked(&mut self, walk: &mut Walk, context: Context, base_url: &str, out: &mut String) {
+        let (node_type, rest) = next_field(walk.rest);
+        let (known, rest) = next_field(rest);
+        walk.rest = rest;
+        let id = if known == "*" {
+            let (id, _) = self.mirror.id_for(None);
+            if id != walk.js_next {
+                walk.fix(Some(id));
+            }
+            walk.js_next += 1;
+            id
+        } else {
+            parse_u32(known)
+        };
+        self.serialize_node(walk, parse_u32(node_type) as u16, id, context, base_url, out, true);
+        walk.index += 1;
+    }
+
+    /// Skips the next record of `walk` and its subtree (children that are not recorded).
+    fn skip_walked(walk: &mut Walk) {
+        let (node_type, rest) = next_field(walk.rest);
+        let (known, mut rest) = next_field(rest);
+        if known == "*" {
+            walk.fix(None);
+            walk.js_next += 1;
         }
+        walk.index += 1;
+        match parse_u32(node_type) as u16 {
+            TEXT_NODE | COMMENT_NODE => {
+                let (len, more) = next_field(rest);
+                rest = take_utf16(more, parse_u32(len)).1;
+            }
+            ELEMENT_NODE => {
+                let (_, more) = next_field(rest);
+                let (_, more) = next_field(more);
+                let (_, more) = next_field(more);
+                let (_, more) = next_field(more);
+                let (count, mut more) = next_field(more);
+                for _ in 0..parse_u32(count) * 2 {
+                    more = next_field(more).1;
+                }
+                rest = more;
+            }
+            _ => {}
+        }
+        walk.rest = rest;
+        if matches!(parse_u32(node_type) as u16, ELEMENT_NODE | DOCUMENT_NODE) {
+            while !walk.rest.is_empty() && !walk.rest.starts_with(')') {
+                Self::skip_walked(walk);
+            }
+            walk.rest = next_field(walk.rest).1;
+        }
+    }
+
+    /// Serializes the node read into `walk.rest` (with its subtree when `deep`, the
+    /// records of its children then following in `walk`).
+    #[allow(clippy::too_many_arguments)]
+    fn serialize_node(
+        &mut self,
+        walk: &mut Walk,
+        node_type: u16,
+        id: u32,
+        context: Context,
+        base_url: &str,
+        out: &mut String,
+        deep: bool,
+    ) {
         let all = self.all.clone();
+        let index = walk.index;
         let node = move || -> Node { all.get(index).unchecked_into() };
         let element = || -> Element { node().unchecked_into() };
         let mut child_context = Context { is_shadow: false, text_parent: TextParent::Other, ..context };
@@ -377,13 +441,14 @@ impl Serializer<'_> {
             }
             ELEMENT_NODE => {
                 let (scroll, read) = if self.for_mutation {
-                    (None, rest)
+                    (None, walk.rest)
                 } else {
-                    let (left, rest) = next_field(rest);
+                    let (left, rest) = next_field(walk.rest);
                     let (top, rest) = next_field(rest);
                     (Some((parse_i32(left) as f64, parse_i32(top) as f64)), rest)
                 };
-                let raw = self.element_from(&element, read, Some(id), true, scroll);
+                let (raw, rest) = self.element_from(&element, read, Some(id), true, scroll);
+                walk.rest = rest;
                 let class =
                     raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str()).unwrap_or("");
                 child_context.masked_text = context.masked_text
@@ -415,11 +480,24 @@ impl Serializer<'_> {
                 }
                 element_kind(&raw, base_url, self.config.mask_all_inputs)
             }
-            TEXT_NODE => NodeKind::Text {
-                text: text_content(rest, context.text_parent, context.masked_text, base_url),
-            },
-            CDATA_NODE => NodeKind::CData,
-            _ => NodeKind::Comment { text: rest.to_string() },
+            TEXT_NODE | COMMENT_NODE => {
+                let text = if deep {
+                    let (len, rest) = next_field(walk.rest);
+                    let (text, rest) = take_utf16(rest, parse_u32(len));
+                    walk.rest = rest;
+                    text
+                } else {
+                    walk.rest
+                };
+                if node_type == TEXT_NODE {
+                    NodeKind::Text {
+                        text: text_content(text, context.text_parent, context.masked_text, base_url),
+                    }
+                } else {
+                    NodeKind::Comment { text: text.to_string() }
+                }
+            }
+            _ => NodeKind::CData,
         };
         let serialized = SerializedNode {
             id,
@@ -433,47 +511,45 @@ impl Serializer<'_> {
         self.last_child_context = (serialized.has_child_list() && children_recorded).then_some(child_context);
         if !deep {
             serialized.write_shallow(out);
-            return Some(id);
+            return;
         }
         serialized.write_open(out);
         if serialized.has_child_list() {
             let base = document_base.as_deref().unwrap_or(base_url);
-            if children_recorded {
-                let mut first = true;
-                for child in children {
-                    self.serialize_child(child, child_context, base, out, &mut first);
-                }
-                if let Some(root) = shadow_root {
-                    let shadow_context = Context { is_shadow: true, ..child_context };
-                    let mut child = root.first_child();
-                    while let Some(c) = child {
-                        let index = self.all.push(&c) - 1;
-                        self.serialize_child(index, shadow_context, base, out, &mut first);
-                        child = c.next_sibling();
+            let mut first = true;
+            walk.index += 1;
+            while !walk.rest.is_empty() && !walk.rest.starts_with(')') {
+                if children_recorded {
+                    if !first {
+                        out.push(',');
                     }
+                    first = false;
+                    self.serialize_walked(walk, child_context, base, out);
+                } else {
+                    Self::skip_walked(walk);
+                }
+            }
+            walk.rest = next_field(walk.rest).1;
+            walk.index -= 1;
+            if let Some(root) = shadow_root.filter(|_| children_recorded) {
+                let shadow_context = Context { is_shadow: true, ..child_context };
+                let mut child = root.first_child();
+                while let Some(c) = child {
+                    let read = sl_walk(&self.all, &c, self.ids, self.mirror.peek_next());
+                    let (start, rest) = next_field(&read);
+                    if !rest.is_empty() {
+                        if !first {
+                            out.push(',');
+                        }
+                        first = false;
+                        let mut shadow_walk = Walk::new(rest, start, self.mirror.peek_next());
+                        self.serialize_walked(&mut shadow_walk, shadow_context, base, out);
+                        shadow_walk.finish(self);
+                    }
+                    child = c.next_sibling();
                 }
             }
             out.push_str("]}");
-        }
-        Some(id)
-    }
-
-    fn serialize_child(
-        &mut self,
-        child: u32,
-        context: Context,
-        base_url: &str,
-        out: &mut String,
-        first: &mut bool,
-    ) {
-        let mark = out.len();
-        if !*first {
-            out.push(',');
-        }
-        if self.serialize_at(child, context, base_url, out, true).is_some() {
-            *first = false;
-        } else {
-            out.truncate(mark);
         }
     }
 
@@ -488,7 +564,60 @@ impl Serializer<'_> {
             is_shadow: false,
             text_parent: TextParent::Other,
         };
-        self.serialize(document, context, &base, out, true);
+        let read = sl_walk(&self.all, document, self.ids, self.mirror.peek_next());
+        // The JSON is about as long as the records (plus ids and keys).
+        out.reserve(read.len() + read.len() / 2);
+        let (start, rest) = next_field(&read);
+        let mut walk = Walk::new(rest, start, self.mirror.peek_next());
+        self.serialize_walked(&mut walk, context, &base, out);
+        walk.finish(self);
         id
     }
+}
+
+/// Where the reading of `sl_walk` / `sl_node` records is.
+struct Walk<'r> {
+    rest: &'r str,
+    /// The index in `all` of the record `rest` starts with.
+    index: u32,
+    /// The id the walk gave the next node that had none.
+    js_next: u32,
+    /// `index,id,` of the nodes whose id the walk got wrong (`sl_set_ids`).
+    fixes: String,
+}
+
+impl<'r> Walk<'r> {
+    fn new(rest: &'r str, start: &str, js_next: u32) -> Self {
+        Walk { rest, index: parse_u32(start), js_next, fixes: String::new() }
+    }
+
+    /// The node of the current record has id `id` (`None`: none) in the end.
+    fn fix(&mut self, id: Option<u32>) {
+        push_u64(&mut self.fixes, self.index.into());
+        self.fixes.push(',');
+        if let Some(id) = id {
+            push_u64(&mut self.fixes, id.into());
+        }
+        self.fixes.push(',');
+    }
+
+    fn finish(self, serializer: &Serializer) {
+        if !self.fixes.is_empty() {
+            sl_set_ids(&serializer.all, serializer.ids, &self.fixes);
+        }
+    }
+}
+
+/// The first `units` UTF-16 units of `s` (and the text after them and a NUL).
+fn take_utf16(s: &str, units: u32) -> (&str, &str) {
+    let mut left = units as usize;
+    let mut end = 0;
+    for c in s.chars() {
+        if left == 0 {
+            break;
+        }
+        left = left.saturating_sub(c.len_utf16());
+        end += c.len_utf8();
+    }
+    (&s[..end], s.get(end + 1..).unwrap_or(""))
 }
