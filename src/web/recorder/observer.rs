@@ -1,6 +1,6 @@
 //! MutationObserver records → `core::replay::mutation::diff`, with the DOM behind the
-//! `MutationDom` trait. Handles number the nodes of one batch (a JS `Map` keeps them
-//! unique), so the core never holds a JS reference.
+//! `MutationDom` trait. Handles number the nodes of one batch (a JS `Map` keeps those of
+//! the records unique), so the core never holds a JS reference.
 
 use js_sys::Map;
 use wasm_bindgen::{JsCast, JsValue};
@@ -15,27 +15,34 @@ use crate::core::replay::node::{recorded_attribute, text_content};
 pub struct BatchDom<'s, 'a> {
     pub serializer: &'s mut Serializer<'a>,
     pub main: &'s Document,
-    /// By handle, the nodes Rust has asked for (all of them are in `all`).
-    nodes: Vec<Option<Node>>,
     /// By handle, every node of the batch (a JS array, filled by `sl_handle` / `sl_kids`).
     all: js_sys::Array,
     handles: Map,
-    /// By handle: the context a node inherits, when its parent was serialized in this
-    /// batch (saves asking the DOM for each added node's ancestors).
-    contexts: Vec<Option<Context>>,
-    /// By handle: what the children of a node serialized in this batch inherit.
-    child_contexts: Vec<Option<Context>>,
+    /// By handle: what Rust knows of the node.
+    slots: Vec<Slot>,
     /// The main document's base URL, read once per batch.
     main_base: Option<String>,
-    /// By handle: the next sibling, when known from walking the parent's children.
-    next: Vec<Option<Option<Handle>>>,
-    /// By handle: the id, once known to be recorded (ids are never taken back).
-    ids: Vec<Option<u32>>,
-    /// By handle: serialized in this batch (its `child_contexts` entry is then exact:
-    /// `None` means no recorded children).
-    serialized: Vec<bool>,
-    /// By handle: serialized in this batch as the host of an open shadow root.
-    shadow_hosts: Vec<bool>,
+}
+
+/// What a batch knows of one of its nodes.
+#[derive(Clone, Default)]
+struct Slot {
+    /// The node, once Rust has asked for it (all of them are in `all`).
+    node: Option<Node>,
+    /// The context the node inherits, when its parent was serialized in this batch
+    /// (saves asking the DOM for each added node's ancestors).
+    context: Option<Context>,
+    /// What the children of a node serialized in this batch inherit.
+    child_context: Option<Context>,
+    /// The next sibling, when known from walking the parent's children.
+    next: Option<Option<Handle>>,
+    /// The id, once known to be recorded (ids are never taken back).
+    id: Option<u32>,
+    /// Serialized in this batch (`child_context` is then exact: `None` means no
+    /// recorded children).
+    serialized: bool,
+    /// Serialized in this batch as the host of an open shadow root.
+    shadow_host: bool,
 }
 
 /// The host when `node` is a shadow root, else `node`.
@@ -53,45 +60,25 @@ fn host_or_self(node: Node) -> Node {
 impl<'s, 'a> BatchDom<'s, 'a> {
     pub fn new(serializer: &'s mut Serializer<'a>, main: &'s Document) -> Self {
         let all = serializer.all.clone();
-        Self {
-            serializer,
-            main,
-            nodes: Vec::new(),
-            all,
-            handles: Map::new(),
-            contexts: Vec::new(),
-            child_contexts: Vec::new(),
-            main_base: None,
-            next: Vec::new(),
-            ids: Vec::new(),
-            serialized: Vec::new(),
-            shadow_hosts: Vec::new(),
-        }
+        Self { serializer, main, all, handles: Map::new(), slots: Vec::new(), main_base: None }
     }
 
     fn handle(&mut self, node: Node) -> Handle {
         let h = sl_handle(&self.handles, &self.all, &node);
         self.grow(h);
-        self.nodes[h as usize] = Some(node);
+        self.slots[h as usize].node = Some(node);
         h
     }
 
     /// Makes room for handle `h`.
     fn grow(&mut self, h: Handle) {
-        let len = h as usize + 1;
-        if self.nodes.len() < len {
-            self.nodes.resize(len, None);
-            self.contexts.resize(len, None);
-            self.child_contexts.resize(len, None);
-            self.next.resize(len, None);
-            self.ids.resize(len, None);
-            self.serialized.resize(len, false);
-            self.shadow_hosts.resize(len, false);
+        if self.slots.len() <= h as usize {
+            self.slots.resize(h as usize + 1, Slot::default());
         }
     }
 
     fn node(&mut self, handle: Handle) -> Node {
-        let slot = &mut self.nodes[handle as usize];
+        let slot = &mut self.slots[handle as usize].node;
         slot.get_or_insert_with(|| self.all.get(handle).unchecked_into()).clone()
     }
 
@@ -136,15 +123,15 @@ impl<'s, 'a> BatchDom<'s, 'a> {
         for h in list.split(',').filter(|h| !h.is_empty()) {
             let h = h.bytes().fold(0u32, |n, b| n * 10 + (b - b'0') as u32);
             self.grow(h);
-            self.contexts[h as usize] = inherited;
+            self.slots[h as usize].context = inherited;
             if let Some(p) = previous {
-                self.next[p as usize] = Some(Some(h));
+                self.slots[p as usize].next = Some(Some(h));
             }
             previous = Some(h);
             children.push(h);
         }
         if let Some(p) = previous {
-            self.next[p as usize] = Some(None);
+            self.slots[p as usize].next = Some(None);
         }
     }
 
@@ -157,7 +144,7 @@ impl<'s, 'a> BatchDom<'s, 'a> {
     }
 
     fn context(&mut self, handle: Handle) -> Context {
-        if let Some(context) = self.contexts[handle as usize] {
+        if let Some(context) = self.slots[handle as usize].context {
             return context;
         }
         let node = self.node(handle);
@@ -168,12 +155,12 @@ impl<'s, 'a> BatchDom<'s, 'a> {
 
 impl MutationDom for BatchDom<'_, '_> {
     fn id_of(&mut self, node: Handle) -> Option<u32> {
-        if let Some(id) = self.ids[node as usize] {
+        if let Some(id) = self.slots[node as usize].id {
             return Some(id);
         }
         let n = self.node(node);
         let id = self.serializer.id_of(&n);
-        self.ids[node as usize] = id;
+        self.slots[node as usize].id = id;
         id
     }
 
@@ -183,7 +170,7 @@ impl MutationDom for BatchDom<'_, '_> {
     }
 
     fn next_sibling_of(&mut self, node: Handle) -> Option<Handle> {
-        if let Some(next) = self.next[node as usize] {
+        if let Some(next) = self.slots[node as usize].next {
             return next;
         }
         let sibling = self.node(node).next_sibling()?;
@@ -192,14 +179,14 @@ impl MutationDom for BatchDom<'_, '_> {
 
     fn recorded_children_of(&mut self, parent: Handle) -> Vec<Handle> {
         let mut children = Vec::new();
-        let inherited = self.child_contexts[parent as usize];
-        let shadow_host = if self.serialized[parent as usize] {
+        let inherited = self.slots[parent as usize].child_context;
+        let shadow_host = if self.slots[parent as usize].serialized {
             // Serialized in this batch: `inherited` is `None` exactly when no children
             // are recorded (not an element, blocked, a textarea with a value).
             if inherited.is_none() {
                 return children;
             }
-            self.shadow_hosts[parent as usize]
+            self.slots[parent as usize].shadow_host
         } else {
             let node = self.node(parent);
             if node.node_type() == ELEMENT_NODE {
@@ -250,11 +237,11 @@ impl MutationDom for BatchDom<'_, '_> {
         self.serializer.last_child_context = None;
         let shadow_roots = self.serializer.shadow_roots.len();
         let id = self.serializer.serialize_at(handle, context, base, out);
-        self.child_contexts[handle as usize] = self.serializer.last_child_context.take();
-        self.serialized[handle as usize] = true;
-        self.shadow_hosts[handle as usize] = self.serializer.shadow_roots.len() > shadow_roots;
+        self.slots[handle as usize].child_context = self.serializer.last_child_context.take();
+        self.slots[handle as usize].serialized = true;
+        self.slots[handle as usize].shadow_host = self.serializer.shadow_roots.len() > shadow_roots;
         if id.is_some() {
-            self.ids[handle as usize] = id;
+            self.slots[handle as usize].id = id;
         }
         id
     }
