@@ -278,27 +278,29 @@ pub fn element_kind(raw: &RawElement, base_url: &str, mask_all_inputs: bool) -> 
     let masks_value = raw.masks_value(mask_all_inputs);
     let stylesheet_link = raw.css_text.is_some() && raw.is_stylesheet_link();
     let form_field = matches!(raw.tag.as_str(), "input" | "textarea" | "select");
-    let input_type = raw.input_type();
+    // Only read for form fields (every use below is behind `form_field`).
+    let input_type = if form_field { raw.input_type() } else { String::new() };
     // Buttons, boxes and radios label themselves with their markup `value`; a file
     // input's value (a local path) is never recorded.
     let markup_value_type =
         matches!(input_type.as_str(), "radio" | "checkbox" | "submit" | "button" | "reset" | "image");
     let state_value = form_field && !markup_value_type && input_type != "file";
+    let (option, iframe) = (raw.tag == "option", raw.tag == "iframe");
     for (name, value) in &raw.attributes {
         if stylesheet_link && (name == "rel" || name == "href") {
             continue;
         }
         // The recorded form state below replaces the markup's value / checked / selected.
-        let replaced_by_state = (name == "value"
-            && form_field
+        let replaced_by_state = (form_field
+            && name == "value"
             && !markup_value_type
             && (raw.value.is_some() || input_type == "file"))
-            || (name == "checked" && form_field)
-            || (name == "selected" && raw.tag == "option");
+            || (form_field && name == "checked")
+            || (option && name == "selected");
         if replaced_by_state {
             continue;
         }
-        if raw.tag == "iframe" && name == "src" && !raw.iframe_readable {
+        if iframe && name == "src" && !raw.iframe_readable {
             attributes.push(("rr_src".into(), AttrValue::Str(resolve(base_url, value))));
             continue;
         }
