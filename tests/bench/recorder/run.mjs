@@ -30,7 +30,10 @@ const pkg = process.env.SIGHTLINE_PKG || join(repo, "pkg");
 const RUNS = Math.max(5, Number(process.env.RUNS || 7));
 const ELEMENTS = Number(process.env.ELEMENTS || 10000);
 const BURST = Number(process.env.BURST || 10000);
-const KINDS = ["none", "sightline", "rrweb"];
+// SIGHTLINE_BASE_PKG=<dir of another build>: that build runs too, interleaved ("base"),
+// for a before/after comparison under the same machine conditions.
+const basePkg = process.env.SIGHTLINE_BASE_PKG;
+const KINDS = ["none", "sightline", "rrweb", ...(basePkg ? ["base"] : [])];
 
 if (!existsSync(join(pkg, "sightline_bg.wasm"))) {
   console.error(`${pkg} holds no built SDK: run \`bash scripts/build.sh\` first`);
@@ -108,6 +111,8 @@ window.__bench.upload = async () => {
 window.__benchReady = true;`,
 };
 
+SETUP.base = SETUP.sightline.replace('"/pkg/sightline.js"', '"/base/sightline.js"');
+
 const LONGTASKS = `window.__longtasks = [];
 new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longtasks.push([e.startTime, e.duration]); })
   .observe({ type: "longtask", buffered: true });`;
@@ -119,6 +124,10 @@ const server = createServer(async (req, res) => {
     if (path === "/page.html") return res.writeHead(200, { "content-type": "text/html" }).end(page);
     if (path.startsWith("/setup-")) {
       return res.writeHead(200, { "content-type": "text/javascript" }).end(SETUP[path.slice(7, -3)]);
+    }
+    if (basePkg && path.startsWith("/base/")) {
+      const type = path.endsWith(".wasm") ? "application/wasm" : "text/javascript";
+      return res.writeHead(200, { "content-type": type }).end(await readFile(join(basePkg, normalize(path.slice(6)))));
     }
     if (path.startsWith("/pkg/")) {
       const type = path.endsWith(".wasm") ? "application/wasm" : "text/javascript";
@@ -233,6 +242,16 @@ const lines = [
   ...rows.map((r) => `| ${r.join(" | ")} |`),
 ];
 console.log(lines.join("\n"));
+if (basePkg) {
+  console.log();
+  console.log(`| the other build (${basePkg}), same runs | script | tasks | longest task | ratio to rrweb (script) |`);
+  console.log(`|---|---:|---:|---:|---:|`);
+  for (const [step, label] of [["snapshot", "(a) snapshot + upload"], ["burst", "(b) burst + upload"]]) {
+    const script = cost("base", step, "script");
+    console.log(`| ${label} | ${ms(script)} | ${ms(cost("base", step, "task"))} | ${ms(raw("base", step, "longest"))} | ` +
+      `${ratio(script, cost("rrweb", step, "script"))} |`);
+  }
+}
 console.log();
 console.log(`Without a recorder the same steps take (subtracted above): snapshot step ` +
   `${raw("none", "snapshot", "script").toFixed(1)} ms script / ${raw("none", "snapshot", "task").toFixed(1)} ms tasks, ` +
