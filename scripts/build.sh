@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/tests/node_modules/.bin:$PATH"
+# A clean output: wasm-pack leaves stale snippets/ folders of earlier builds behind.
+rm -rf pkg
 wasm-pack build --target web --release --out-dir pkg --out-name sightline --no-pack "$@" >&2
 # The glue ships as written by wasm-bindgen, comments and all: minify it for pages that load
 # it with a plain <script type="module"> (bundlers minify it again anyway; -2.5 KB gzip).
