@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import { join, dirname, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium, metrics } from "../cdp.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testsDir = join(here, "..", "..");
@@ -142,15 +142,8 @@ const server = createServer(async (req, res) => {
 });
 await new Promise((r) => server.listen(0, "127.0.0.1", r));
 const origin = `http://127.0.0.1:${server.address().port}`;
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless=new", "--no-sandbox",
-  "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--no-first-run"] });
+const browser = await launchChromium();
 
-async function metrics(cdp) {
-  const { metrics } = await cdp.send("Performance.getMetrics");
-  const get = (name) => metrics.find((m) => m.name === name).value * 1000;
-  return { script: get("ScriptDuration"), task: get("TaskDuration") };
-}
 
 /** Runs `step` (source of an async function) in the page and returns its main-thread cost and longest task. */
 async function measured(page, cdp, step) {

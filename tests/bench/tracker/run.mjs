@@ -32,7 +32,7 @@ import os from "node:os";
 import { join, dirname, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
+import { launchChromium, metrics } from "../cdp.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testsDir = join(here, "..", "..");
@@ -122,15 +122,8 @@ const server = createServer(async (req, res) => {
 await new Promise((r) => server.listen(0, "127.0.0.1", r));
 const origin = `http://127.0.0.1:${server.address().port}`;
 
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless=new", "--no-sandbox",
-  "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--no-first-run"] });
+const browser = await launchChromium();
 
-async function metrics(cdp) {
-  const { metrics } = await cdp.send("Performance.getMetrics");
-  const get = (name) => metrics.find((m) => m.name === name).value * 1000;
-  return { script: get("ScriptDuration"), task: get("TaskDuration") };
-}
 
 /** Runs `step` (source of a function, sync or async) from a page task; returns its value and main-thread cost. */
 async function measured(page, cdp, step, arg) {
