@@ -60,16 +60,15 @@ pub fn u64_string(value: u64) -> String {
     out
 }
 
-/// `value` as a JSON string literal.
-pub fn str_literal(value: &str) -> String {
-    let mut out = String::new();
-    push_str_literal(&mut out, value);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn str_literal(value: &str) -> String {
+        let mut out = String::new();
+        push_str_literal(&mut out, value);
+        out
+    }
 
     #[test]
     fn escapes_what_json_requires() {

@@ -593,11 +593,6 @@ impl Outbox {
                 .sum::<usize>();
         Stats { queued_events: queued, delivered_events: self.delivered, dropped_events: self.dropped }
     }
-
-    /// Whether anything (either stream) is buffered or queued.
-    pub fn is_empty(&self) -> bool {
-        self.analytics.events.is_empty() && self.replay.events.is_empty() && self.queue.is_empty()
-    }
 }
 
 fn batch_shell(batch: &QueuedBatch) -> QueuedBatch {
