@@ -32,7 +32,7 @@ import os from "node:os";
 import { join, dirname, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { launchChromium, metrics } from "../cdp.mjs";
+import { launchChromium, median, metrics } from "../cdp.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testsDir = join(here, "..", "..");
@@ -183,10 +183,6 @@ await browser.close();
 server.close();
 
 // ---- the table ----
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const pick = (r, path) => path.split(".").reduce((o, k) => o[k], r);
 const raw = (mode, kind, path) => median(results[mode][kind].map((r) => pick(r, path)));
 // Per run: the step minus the same step of the no-tracker page of the same run index.
