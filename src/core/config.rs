@@ -25,6 +25,8 @@ pub struct ReplayConfig {
     pub mask_text_class: String,
     pub mask_text_selector: Option<String>,
     pub ignore_class: String,
+    /// Every text node is masked, as inside `mask_text_class`.
+    pub mask_all_text: bool,
     pub flush_interval_ms: u64,
     pub checkout_every_nms: u64,
     pub idle_timeout_ms: u64,
@@ -40,6 +42,7 @@ impl Default for ReplayConfig {
             mask_text_class: "rr-mask".into(),
             mask_text_selector: None,
             ignore_class: "rr-ignore".into(),
+            mask_all_text: false,
             flush_interval_ms: 5_000,
             checkout_every_nms: 300_000,
             idle_timeout_ms: 180_000,

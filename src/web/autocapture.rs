@@ -10,7 +10,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::core::json::{push_str_literal, push_u64};
+use crate::core::replay::privacy::click_text;
 use crate::web::listener::Listener;
+use crate::web::privacy::Privacy;
 use crate::web::util::{js_number, now_ms};
 
 /// Receives each autocaptured event, serialized.
@@ -138,8 +140,30 @@ impl PageViews {
 // The `$click` data of wire.md, built in one call into JS: read field by field from
 // Rust, a click crossed the wasm boundary some thirty times and cost ~40 µs against the
 // JavaScript tracker's ~8 µs.
+//
+// `text` follows the replay's privacy rule (`core::replay::privacy`): the call returns
+// `[data without text, true, masked?, piece, masked?, piece, …]`, the pieces being the
+// target's text nodes in document order (its `textContent`) with leading whitespace
+// dropped, each flagged when inside a masked region; text inside blocked elements and
+// `<textarea>`s (a form value) is left out, and a target inside a blocked region (in
+// any tree: shadow roots, same-origin iframes) gets `[data]` alone and no `text`.
+// Collecting stops once the pieces reach past 200 units and show more than whitespace
+// beyond them, so a click on `<body>` does not copy the page. Rust masks, trims and
+// cuts them.
 #[wasm_bindgen(inline_js = r#"
-export function clickData(event) {
+function inTree(e, s) { try { return !!e.closest(s); } catch (_) { return true; } }
+function across(e, s) {
+  for (let n = e; n; ) {
+    if (inTree(n, s)) return true;
+    const r = n.getRootNode();
+    if (r.host) { n = r.host; continue; }
+    const w = r.defaultView;
+    try { n = w && w !== window ? w.frameElement : null; } catch (_) { n = null; }
+  }
+  return false;
+}
+function matches(e, s) { try { return e.matches(s); } catch (_) { return true; } }
+export function clickData(event, block, mask, maskAll) {
   let target = event.target;
   if (target && target.nodeType === 3) target = target.parentElement;
   if (!target || target.nodeType !== 1) return undefined;
@@ -155,9 +179,8 @@ export function clickData(event) {
     parts.push(classes.length ? `${tag}.${classes.join(".")}` : tag);
   }
   const anchor = target.closest("a[href]");
-  return JSON.stringify({
+  const out = [JSON.stringify({
     tag_name: target.tagName.toLowerCase(),
-    text: (target.textContent || "").trim().substring(0, 200),
     href: anchor ? anchor.getAttribute("href") : null,
     selector: parts.reverse().join(" > "),
     x: event.clientX,
@@ -166,26 +189,71 @@ export function clickData(event) {
     page_y: event.pageY,
     viewport_width: window.innerWidth,
     viewport_height: window.innerHeight,
-  });
+  })];
+  if (across(target, block)) return out;
+  out.push(true);
+  if (target.localName === "textarea") return out;
+  let seen = -1, done = false;
+  const push = (s, masked) => {
+    let from = 0;
+    if (seen < 0) {
+      from = s.search(/\S/);
+      if (from < 0) return;
+      seen = 0;
+    }
+    const windowEnd = Math.max(0, 200 - seen);
+    out.push(masked, from ? s.slice(from) : s);
+    seen += s.length - from;
+    if (seen > 200 && /\S/.test(s.slice(from + windowEnd))) done = true;
+  };
+  const visit = (node, masked) => {
+    for (let c = node.firstChild; c && !done; c = c.nextSibling) {
+      if (c.nodeType === 3) push(c.data, masked);
+      else if (c.nodeType === 1 && c.localName !== "textarea" && !matches(c, block))
+        visit(c, masked || matches(c, mask));
+    }
+  };
+  visit(target, maskAll || across(target, mask));
+  return out;
 }
 "#)]
 extern "C" {
-    /// The `$click` data for a click event, serialized; `None` when the target is not
-    /// an element (or a text node inside one).
+    /// The `$click` data for a click event and its text pieces (see above); `None` when
+    /// the target is not an element (or a text node inside one).
     #[wasm_bindgen(js_name = clickData)]
-    fn click_data(event: &web_sys::Event) -> Option<String>;
+    fn click_data(event: &web_sys::Event, block: &str, mask: &str, mask_all: bool) -> Option<js_sys::Array>;
+}
+
+/// The `$click` data: what `clickData` read, with the `text` the privacy rule allows
+/// (none at all for a blocked target).
+fn click_json(read: &js_sys::Array) -> Option<String> {
+    let mut data = read.get(0).as_string()?;
+    if read.length() >= 2 {
+        let pieces: Vec<(String, bool)> = (2..read.length())
+            .step_by(2)
+            .map(|i| (read.get(i + 1).as_string().unwrap_or_default(), read.get(i).is_truthy()))
+            .collect();
+        let text = click_text(pieces.iter().map(|(s, masked)| (s.as_str(), *masked)));
+        data.pop(); // the closing brace
+        data.push_str(",\"text\":");
+        push_str_literal(&mut data, &text);
+        data.push('}');
+    }
+    Some(data)
 }
 
 impl Autocapture {
     /// Emits the initial page view, then follows clicks and navigations.
-    pub fn start(sink: EventSink) -> Option<Autocapture> {
+    /// `privacy`: the replay's privacy options, which also decide the `$click` `text`.
+    pub fn start(sink: EventSink, privacy: Privacy) -> Option<Autocapture> {
         let window = web_sys::window()?;
         let document = window.document()?;
         let page_views = Rc::new(RefCell::new(PageViews { sink: sink.clone(), last_url: None }));
         page_views.borrow_mut().record("initial");
 
         let click = Listener::new(&document, "click", true, move |event| {
-            if let Some(data) = click_data(&event) {
+            let read = click_data(&event, &privacy.block, &privacy.mask, privacy.mask_all_text);
+            if let Some(data) = read.as_ref().and_then(click_json) {
                 sink(event_json("$click", now_ms(), &data));
             }
         });

@@ -175,6 +175,7 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                 mask_text_class: f.string_or("maskTextClass", &d.mask_text_class)?,
                 mask_text_selector: f.optional_string("maskTextSelector")?,
                 ignore_class: f.string_or("ignoreClass", &d.ignore_class)?,
+                mask_all_text: f.bool_or("maskAllText", d.mask_all_text)?,
                 flush_interval_ms: f.millis_or("flushIntervalMs", d.flush_interval_ms)?,
                 checkout_every_nms: f.millis_or("checkoutEveryNms", d.checkout_every_nms)?,
                 idle_timeout_ms: f.millis_or("idleTimeoutMs", d.idle_timeout_ms)?,

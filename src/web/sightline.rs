@@ -16,6 +16,7 @@ use crate::web::autocapture::{event_json, Autocapture};
 use crate::web::gate::GateShell;
 use crate::web::listener::Listener;
 use crate::web::options;
+use crate::web::privacy::Privacy;
 use crate::web::replay::ReplayDriver;
 use crate::web::session::SessionSource;
 use crate::web::transport::Endpoint;
@@ -102,7 +103,8 @@ impl Sightline {
         let analytics = &inner.config.analytics;
         let autocapture = (analytics.enabled && analytics.autocapture).then(|| {
             let uploader = uploader.clone();
-            Autocapture::start(Rc::new(move |event| uploader.capture(Stream::Analytics, event)))
+            let privacy = Privacy::new(&inner.config.replays);
+            Autocapture::start(Rc::new(move |event| uploader.capture(Stream::Analytics, event)), privacy)
         });
 
         let mut intervals = Vec::new();

@@ -60,8 +60,13 @@ export interface ReplayOptions {
     maskTextClass?: string;
     /** Same as `maskTextClass`, by CSS selector. Default none. */
     maskTextSelector?: string;
-    /** Input events of elements with this class are not recorded. Default `"rr-ignore"`. */
+    /** Input events of elements with this class (or inside one) are not recorded. Default `"rr-ignore"`. */
     ignoreClass?: string;
+    /**
+     * Every text node is masked as by `maskTextClass` (`*` for each non-whitespace
+     * character), for pages that must show no content at all. Default `false`.
+     */
+    maskAllText?: boolean;
     /** Periodic flush of buffered replay events, in ms. Default `5000`. */
     flushIntervalMs?: number;
     /** A fresh Meta + FullSnapshot after this many ms. Default `300000`. */

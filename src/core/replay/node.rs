@@ -1,7 +1,7 @@
 //! The serialized-node model of rrweb-snapshot and its JSON, plus the rules that turn
 //! what the shell read from an element into recorded attributes.
 
-use super::privacy::{recorded_value, value_needs_mask};
+use super::privacy::{effective_input_type, is_markup_value_type, recorded_value, value_needs_mask};
 use super::url::{absolutize_css, resolve, resolve_href, resolve_srcset};
 use crate::core::json::push_u64;
 
@@ -196,6 +196,11 @@ pub struct RawElement {
     pub in_masked_select: bool,
     /// This input has been `type=password` at some point.
     pub was_password: bool,
+    /// `HTMLInputElement.type` as the browser reports it, when the shell read it (else
+    /// derived from the attribute by the same rule).
+    pub effective_type: Option<String>,
+    /// Inside a masked-text region: a form value here is masked like the text around it.
+    pub in_masked_region: bool,
     pub scroll_left: f64,
     pub scroll_top: f64,
     /// `Some((width, height))` when blocked: only `class` and the size are recorded.
@@ -211,15 +216,20 @@ impl RawElement {
         self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
-    /// The lower-cased `type` attribute (empty when absent).
+    /// The effective `type` of an input (what the browser uses: an unknown keyword is
+    /// `"text"`), lower-case.
     pub fn input_type(&self) -> String {
-        self.attribute("type").unwrap_or("").trim().to_ascii_lowercase()
+        match &self.effective_type {
+            Some(t) => t.to_ascii_lowercase(),
+            None => effective_input_type(self.attribute("type")).to_string(),
+        }
     }
 
     /// Whether this element is a form field whose value is masked.
     pub fn masks_value(&self, mask_all_inputs: bool) -> bool {
         matches!(self.tag.as_str(), "input" | "textarea" | "select")
-            && value_needs_mask(&self.tag, &self.input_type(), mask_all_inputs, self.was_password)
+            && (self.in_masked_region
+                || value_needs_mask(&self.tag, &self.input_type(), mask_all_inputs, self.was_password))
     }
 
     fn is_stylesheet_link(&self) -> bool {
@@ -282,8 +292,7 @@ pub fn element_kind(raw: &RawElement, base_url: &str, mask_all_inputs: bool) -> 
     let input_type = if form_field { raw.input_type() } else { String::new() };
     // Buttons, boxes and radios label themselves with their markup `value`; a file
     // input's value (a local path) is never recorded.
-    let markup_value_type =
-        matches!(input_type.as_str(), "radio" | "checkbox" | "submit" | "button" | "reset" | "image");
+    let markup_value_type = is_markup_value_type(&input_type) && input_type != "file";
     let state_value = form_field && !markup_value_type && input_type != "file";
     let (option, iframe) = (raw.tag == "option", raw.tag == "iframe");
     for (name, value) in &raw.attributes {
@@ -445,6 +454,30 @@ mod tests {
         assert_eq!(json(&comment), serde_json::json!({"id": 5, "type": 5, "textContent": "c"}));
         let cdata = SerializedNode { id: 6, kind: NodeKind::CData, is_shadow: false, root_id: None };
         assert_eq!(json(&cdata), serde_json::json!({"id": 6, "type": 4, "textContent": ""}));
+    }
+
+    #[test]
+    fn inputs_are_masked_by_their_effective_type() {
+        for raw_type in ["numeric", "creditcard", "datetime", "TEXT"] {
+            let mut field = raw("input", &[("type", raw_type), ("value", "4111 1111")]);
+            field.value = Some("4111 1111 1111".into());
+            let recorded = attrs(&element_kind(&field, "http://x/", true)).to_string();
+            assert!(!recorded.contains("4111"), "type={raw_type}: {recorded}");
+        }
+        // The browser's `.type` wins over the attribute when the shell read it.
+        let mut field = raw("input", &[("type", "checkbox"), ("value", "on")]);
+        field.effective_type = Some("text".into());
+        field.value = Some("secret".into());
+        assert!(!attrs(&element_kind(&field, "http://x/", true)).to_string().contains("secret"));
+    }
+
+    #[test]
+    fn form_values_inside_masked_regions_are_masked_even_without_mask_all_inputs() {
+        let mut field = raw("input", &[("type", "text")]);
+        field.value = Some("planted".into());
+        assert_eq!(attrs(&element_kind(&field, "http://x/", false))["value"], "planted");
+        field.in_masked_region = true;
+        assert_eq!(attrs(&element_kind(&field, "http://x/", false))["value"], "*******");
     }
 
     #[test]

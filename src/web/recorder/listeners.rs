@@ -10,7 +10,7 @@ use web_sys::{Document, Element, Event, EventTarget, Node};
 use super::serialize::{id_in, DOCUMENT_NODE, ELEMENT_NODE};
 use super::{Shared, State};
 use crate::core::replay::event::{self, MouseInteraction};
-use crate::core::replay::privacy::{has_class, recorded_value, value_needs_mask};
+use crate::core::replay::privacy::{recorded_value, value_needs_mask};
 use crate::web::listener::Listener;
 use crate::web::util::now_ms;
 
@@ -102,17 +102,34 @@ fn event_node(event: &Event) -> Option<Node> {
     Some(target.unchecked_into())
 }
 
-fn event_target_id(state: &State, event: &Event) -> Option<(Node, u32)> {
+/// The event's real target and its id, `None` when it was not recorded or is blocked
+/// (by itself or an ancestor): a blocked element emits no event of its own.
+fn event_target_id(shared: &Shared, state: &State, event: &Event) -> Option<(Node, u32)> {
     let node = event_node(event)?;
     let id = id_in(&state.ids, &node)?;
+    if shared.privacy.classify(&node).blocked {
+        return None;
+    }
     Some((node, id))
 }
 
-fn on_mouse_move(_: &Shared, state: &mut State, event: &Event) {
+/// The id a pointer position is reported with: its target's, the document's over a
+/// blocked region (the cursor keeps moving, nothing points into the region), or -1 for a
+/// node that was never recorded.
+fn pointer_target_id(shared: &Shared, state: &State, event: &Event) -> i64 {
+    let Some(node) = event_node(event) else { return -1 };
+    let Some(id) = id_in(&state.ids, &node) else { return -1 };
+    if !shared.privacy.classify(&node).blocked {
+        return id as i64;
+    }
+    node.owner_document().and_then(|d| id_in(&state.ids, &d)).map_or(-1, |id| id as i64)
+}
+
+fn on_mouse_move(shared: &Shared, state: &mut State, event: &Event) {
     let now = now_ms();
     state.last_activity_ms = now;
     let mouse = event.unchecked_ref::<web_sys::MouseEvent>();
-    let id = event_target_id(state, event).map_or(-1, |(_, id)| id as i64);
+    let id = pointer_target_id(shared, state, event);
     if let Some(data) = state.mouse.on_move(now, mouse.client_x() as f64, mouse.client_y() as f64, id) {
         Shared::emit_incremental(state, &data);
     }
@@ -123,20 +140,20 @@ fn first_touch(event: &Event) -> Option<(f64, f64)> {
     Some((touch.client_x() as f64, touch.client_y() as f64))
 }
 
-fn on_touch_move(_: &Shared, state: &mut State, event: &Event) {
+fn on_touch_move(shared: &Shared, state: &mut State, event: &Event) {
     let now = now_ms();
     state.last_activity_ms = now;
     let Some((x, y)) = first_touch(event) else { return };
-    let id = event_target_id(state, event).map_or(-1, |(_, id)| id as i64);
+    let id = pointer_target_id(shared, state, event);
     if let Some(data) = state.touch.on_move(now, x, y, id) {
         Shared::emit_incremental(state, &data);
     }
 }
 
-fn on_interaction(_: &Shared, state: &mut State, event: &Event) {
+fn on_interaction(shared: &Shared, state: &mut State, event: &Event) {
     let kind_name = event.type_();
     let Some(kind) = MouseInteraction::from_event_type(&kind_name) else { return };
-    let Some((_, id)) = event_target_id(state, event) else { return };
+    let Some((_, id)) = event_target_id(shared, state, event) else { return };
     let position = match kind {
         MouseInteraction::Focus | MouseInteraction::Blur => None,
         MouseInteraction::TouchStart | MouseInteraction::TouchEnd => first_touch(event),
@@ -151,8 +168,8 @@ fn on_interaction(_: &Shared, state: &mut State, event: &Event) {
     Shared::emit_incremental(state, &event::mouse_interaction_data(kind, id, position));
 }
 
-fn on_scroll(_: &Shared, state: &mut State, event: &Event) {
-    let Some((node, id)) = event_target_id(state, event) else { return };
+fn on_scroll(shared: &Shared, state: &mut State, event: &Event) {
+    let Some((node, id)) = event_target_id(shared, state, event) else { return };
     let (x, y) = if node.node_type() == DOCUMENT_NODE {
         let Some(window) = node.unchecked_ref::<Document>().default_view() else { return };
         (window.scroll_x().unwrap_or(0.0), window.scroll_y().unwrap_or(0.0))
@@ -178,24 +195,33 @@ fn on_resize(_: &Shared, state: &mut State, _: &Event) {
     }
 }
 
-/// `(text, isChecked)` as recorded for a form field.
-fn input_state(shared: &Shared, state: &mut State, element: &Element, id: u32) -> (String, bool) {
+/// `(text, isChecked)` as recorded for a form field, masked by its effective type (what
+/// the browser uses), its password history and the region it is in.
+fn input_state(
+    shared: &Shared,
+    state: &mut State,
+    element: &Element,
+    id: u32,
+    in_masked_region: bool,
+) -> (String, bool) {
     let tag = element.local_name().to_ascii_lowercase();
-    let input_type = element.get_attribute("type").unwrap_or_default().trim().to_ascii_lowercase();
-    if tag == "input" && input_type == "password" {
+    let field = element.unchecked_ref::<web_sys::HtmlInputElement>();
+    let input_type = if tag == "input" { field.type_().to_ascii_lowercase() } else { String::new() };
+    if input_type == "password" {
         state.passwords.insert(id);
     }
-    let field = element.unchecked_ref::<web_sys::HtmlInputElement>();
-    if tag == "input" && (input_type == "radio" || input_type == "checkbox") {
+    let was_password = state.passwords.contains(&id);
+    if !was_password && (input_type == "radio" || input_type == "checkbox") {
         return (field.value(), field.checked());
     }
     let mask =
-        value_needs_mask(&tag, &input_type, shared.config.mask_all_inputs, state.passwords.contains(&id));
+        in_masked_region || value_needs_mask(&tag, &input_type, shared.config.mask_all_inputs, was_password);
     (recorded_value(&field.value(), mask), false)
 }
 
 fn on_input(shared: &Shared, state: &mut State, event: &Event) {
-    let Some((node, id)) = event_target_id(state, event) else { return };
+    let Some(node) = event_node(event) else { return };
+    let Some(id) = id_in(&state.ids, &node) else { return };
     if node.node_type() != ELEMENT_NODE {
         return;
     }
@@ -204,16 +230,17 @@ fn on_input(shared: &Shared, state: &mut State, event: &Event) {
     if !matches!(tag.as_str(), "input" | "textarea" | "select") {
         return;
     }
-    if element.get_attribute("class").is_some_and(|c| has_class(&c, &shared.config.ignore_class)) {
+    let verdict = shared.privacy.classify(&node);
+    if verdict.blocked || verdict.ignored {
         return;
     }
     state.last_activity_ms = now_ms();
-    let (text, checked) = input_state(shared, state, element, id);
+    let (text, checked) = input_state(shared, state, element, id, verdict.mask_text);
     if state.inputs.changed(id, &text, checked) {
         Shared::emit_incremental(state, &event::input_data(id, &text, checked));
     }
     // Checking a radio unchecks the others of its group, without events of their own.
-    let is_radio = element.get_attribute("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("radio"));
+    let is_radio = tag == "input" && element.unchecked_ref::<web_sys::HtmlInputElement>().type_() == "radio";
     let name = element.get_attribute("name").unwrap_or_default();
     if !(is_radio && checked && !name.is_empty()) {
         return;
@@ -228,6 +255,9 @@ fn on_input(shared: &Shared, state: &mut State, event: &Event) {
             continue;
         }
         let Some(other_id) = id_in(&state.ids, &other) else { continue };
+        if shared.privacy.classify(&other).blocked {
+            continue;
+        }
         let value = other.unchecked_ref::<web_sys::HtmlInputElement>().value();
         if state.inputs.changed(other_id, &value, false) {
             Shared::emit_incremental(state, &event::input_data(other_id, &value, false));
@@ -235,7 +265,7 @@ fn on_input(shared: &Shared, state: &mut State, event: &Event) {
     }
 }
 
-fn on_media(_: &Shared, state: &mut State, event: &Event) {
+fn on_media(shared: &Shared, state: &mut State, event: &Event) {
     let kind = match event.type_().as_str() {
         "play" => 0,
         "pause" => 1,
@@ -243,7 +273,7 @@ fn on_media(_: &Shared, state: &mut State, event: &Event) {
         "volumechange" => 3,
         _ => 4,
     };
-    let Some((node, id)) = event_target_id(state, event) else { return };
+    let Some((node, id)) = event_target_id(shared, state, event) else { return };
     if node.node_type() != ELEMENT_NODE {
         return;
     }
@@ -259,7 +289,7 @@ fn on_media(_: &Shared, state: &mut State, event: &Event) {
     Shared::emit_incremental(state, &data);
 }
 
-fn on_selection(_: &Shared, state: &mut State, _: &Event) {
+fn on_selection(shared: &Shared, state: &mut State, _: &Event) {
     let Some(selection) = web_sys::window().and_then(|w| w.get_selection().ok().flatten()) else { return };
     let mut ranges = Vec::new();
     for i in 0..selection.range_count() {
@@ -268,6 +298,9 @@ fn on_selection(_: &Shared, state: &mut State, _: &Event) {
         let (Some(start_id), Some(end_id)) = (id_in(&state.ids, &start), id_in(&state.ids, &end)) else {
             continue;
         };
+        if shared.privacy.classify(&start).blocked || shared.privacy.classify(&end).blocked {
+            continue;
+        }
         ranges.push((start_id, range.start_offset().unwrap_or(0), end_id, range.end_offset().unwrap_or(0)));
     }
     let data = event::selection_data(&ranges);
@@ -280,7 +313,8 @@ fn on_selection(_: &Shared, state: &mut State, _: &Event) {
 
 /// A same-origin iframe finished loading a document: attach it.
 fn on_subresource_load(shared: &Shared, state: &mut State, event: &Event) {
-    let Some((node, id)) = event_target_id(state, event) else { return };
+    // A blocked iframe is never attached: `attach_iframes` asks the privacy rule again.
+    let Some((node, id)) = event_target_id(shared, state, event) else { return };
     if node.node_type() != ELEMENT_NODE || node.unchecked_ref::<Element>().local_name() != "iframe" {
         return;
     }

@@ -23,9 +23,10 @@ use crate::core::replay::sampling::{
     InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
 };
 use crate::web::listener::Listener;
+use crate::web::privacy::Privacy;
 use crate::web::util::now_ms;
 use observer::BatchDom;
-use serialize::{mask_text_selector, Serializer};
+use serialize::Serializer;
 
 /// One rrweb event: `json` is the whole `{"type":…,"data":…,"timestamp":…}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +42,7 @@ pub struct Recorder {
 
 struct Shared {
     config: ReplayConfig,
-    mask_text_selector: String,
+    privacy: Privacy,
     sink: Rc<dyn Fn(RecordedEvent)>,
     state: RefCell<State>,
 }
@@ -88,7 +89,7 @@ impl Recorder {
         let now = now_ms();
         let shared = Rc::new(Shared {
             config: config.clone(),
-            mask_text_selector: mask_text_selector(config),
+            privacy: Privacy::new(config),
             sink,
             state: RefCell::new(State {
                 ids: WeakMap::new(),
@@ -219,7 +220,7 @@ impl Shared {
             mirror,
             passwords,
             config: &self.config,
-            mask_text_selector: &self.mask_text_selector,
+            privacy: &self.privacy,
             iframes: Vec::new(),
             shadow_roots: Vec::new(),
             for_mutation: false,
@@ -277,7 +278,7 @@ impl Shared {
         let mut json = String::with_capacity(64 * 1024);
         let (iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror, &mut state.passwords);
-            serializer.serialize_document(&document, false, &mut json);
+            serializer.serialize_document(&document, false, false, &mut json);
             (serializer.iframes, serializer.shadow_roots)
         };
         let top = window.scroll_y().unwrap_or(0.0);
@@ -291,13 +292,20 @@ impl Shared {
         self.attach_iframes(state, iframes);
     }
 
-    /// Sends each readable iframe's document as an `isAttachIframe` mutation.
+    /// Sends each readable iframe's document as an `isAttachIframe` mutation, unless the
+    /// iframe is blocked (by itself or an ancestor, in any tree): then nothing of it is
+    /// attached, observed or recorded, whichever path found it (the snapshot, an add, a
+    /// `load` after `src` changed or a lazy load).
     fn attach_iframes(&self, state: &mut State, mut queue: Vec<(u32, Document)>) {
         while let Some((iframe_id, document)) = queue.pop() {
+            let verdict = self.privacy.classify(&document);
+            if verdict.blocked {
+                continue;
+            }
             let mut json = String::new();
             let (iframes, shadow_roots) = {
                 let mut serializer = self.serializer(&state.ids, &mut state.mirror, &mut state.passwords);
-                serializer.serialize_document(&document, true, &mut json);
+                serializer.serialize_document(&document, true, verdict.mask_text, &mut json);
                 (serializer.iframes, serializer.shadow_roots)
             };
             Self::emit_incremental(state, &attach_iframe_data(iframe_id, &json));

@@ -217,11 +217,8 @@ impl MutationDom for BatchDom<'_, '_> {
     }
 
     fn is_blocked(&mut self, node: Handle) -> bool {
-        let node = &self.node(node);
-        node.node_type() == ELEMENT_NODE && {
-            let element = node.unchecked_ref::<Element>();
-            is_blocked(self.serializer.config, element, element.get_attribute("class").as_deref())
-        }
+        let node = self.node(node);
+        self.serializer.privacy.classify(&node).blocked
     }
 
     fn serialize_shallow(&mut self, handle: Handle, out: &mut String) -> Option<u32> {
@@ -248,11 +245,14 @@ impl MutationDom for BatchDom<'_, '_> {
 
     fn text_value(&mut self, handle: Handle) -> Option<String> {
         let node = self.node(handle);
+        let context = self.context(handle);
+        if context.blocked {
+            return None; // inside a region blocked after it was recorded
+        }
         let text = node.node_value()?;
         if node.node_type() != TEXT_NODE {
             return Some(text);
         }
-        let context = self.context(handle);
         let base = self.base_url(handle, &context);
         Some(text_content(&text, context.text_parent, context.masked_text, &base))
     }
@@ -265,7 +265,10 @@ impl MutationDom for BatchDom<'_, '_> {
         let element = node.unchecked_ref::<Element>();
         let Some(value) = element.get_attribute(name) else { return AttributeChange::Removed };
         // Reading the element records a switch to type=password for good.
-        let raw = self.serializer.read_element(element, false);
+        let mut raw = self.serializer.read_element(element, false);
+        if name == "value" {
+            raw.in_masked_region = self.serializer.privacy.classify(&node).mask_text;
+        }
         let masks_value = raw.masks_value(self.serializer.config.mask_all_inputs);
         let base = node.base_uri().ok().flatten().unwrap_or_default();
         match recorded_attribute(&raw.tag, name, &value, &base, masks_value) {

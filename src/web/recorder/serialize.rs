@@ -19,6 +19,7 @@ use crate::core::replay::node::{
     element_kind, text_content, NodeKind, RawElement, SerializedNode, TextParent,
 };
 use crate::core::replay::privacy::{has_class, value_needs_mask};
+use crate::web::privacy::Privacy;
 
 pub const ELEMENT_NODE: u16 = 1;
 pub const TEXT_NODE: u16 = 3;
@@ -69,6 +70,9 @@ extern "C" {
 /// What a node inherits from its ancestors.
 #[derive(Debug, Clone, Copy)]
 pub struct Context {
+    /// Inside a blocked region (only ever true for a node found through a mutation
+    /// record: the walk does not enter blocked elements).
+    pub blocked: bool,
     pub masked_text: bool,
     pub root_id: Option<u32>,
     pub is_shadow: bool,
@@ -83,8 +87,8 @@ pub struct Serializer<'a> {
     pub mirror: &'a mut Mirror,
     pub passwords: &'a mut HashSet<u32>,
     pub config: &'a ReplayConfig,
-    /// `[class~="…"], selector` for masked text.
-    pub mask_text_selector: &'a str,
+    /// The privacy options as selectors (the one rule: `core::replay::privacy`).
+    pub privacy: &'a Privacy,
     /// Readable iframes met during the walk: `(iframe id, its document)`.
     pub iframes: Vec<(u32, Document)>,
     /// Open shadow roots met during the walk (to observe).
@@ -98,21 +102,6 @@ pub struct Serializer<'a> {
     /// when its children are not recorded (lets a mutation batch serialize a subtree
     /// without asking the DOM about each node's ancestors, class and value again).
     pub last_child_context: Option<Context>,
-}
-
-/// `[class~="name"]` (a selector matching the class whatever characters it has).
-pub fn class_selector(class: &str) -> String {
-    format!("[class~=\"{}\"]", class.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// The selector that marks masked text: the class, plus `maskTextSelector` if set.
-pub fn mask_text_selector(config: &ReplayConfig) -> String {
-    let mut selector = class_selector(&config.mask_text_class);
-    if let Some(extra) = config.mask_text_selector.as_deref().filter(|s| !s.trim().is_empty()) {
-        selector.push_str(", ");
-        selector.push_str(extra);
-    }
-    selector
 }
 
 pub fn id_in(ids: &WeakMap, node: &JsValue) -> Option<u32> {
@@ -213,18 +202,12 @@ impl Serializer<'_> {
         let root_id = node.owner_document().and_then(|d| self.root_id_for(&d, main));
         let parent = node.parent_node();
         let is_shadow = parent.as_ref().is_some_and(|p| p.node_type() == FRAGMENT_NODE);
-        let element = if node.node_type() == ELEMENT_NODE {
-            Some(node.clone().unchecked_into::<Element>())
-        } else {
-            node.parent_element()
-        };
-        let masked_text =
-            element.as_ref().is_some_and(|e| e.closest(self.mask_text_selector).ok().flatten().is_some());
+        let verdict = self.privacy.classify(node);
         let text_parent = match node.parent_element() {
             Some(parent) if node.node_type() != ELEMENT_NODE => self.text_parent_of(&parent, false),
             _ => TextParent::Other,
         };
-        Context { masked_text, root_id, is_shadow, text_parent }
+        Context { blocked: verdict.blocked, masked_text: verdict.mask_text, root_id, is_shadow, text_parent }
     }
 
     fn text_parent_of(&mut self, parent: &Element, has_css_text: bool) -> TextParent {
@@ -281,6 +264,10 @@ impl Serializer<'_> {
             is_shadow_host: flags.contains('s'),
             ..Default::default()
         };
+        if raw.tag == "input" {
+            // What the browser uses (`type="creditcard"` is a text field), never the attribute.
+            raw.effective_type = Some(element().unchecked_into::<web_sys::HtmlInputElement>().type_());
+        }
         if raw.tag == "input" && raw.input_type() == "password" {
             if let Some(id) = id {
                 self.passwords.insert(id);
@@ -456,7 +443,10 @@ impl Serializer<'_> {
                 child_context.masked_text = context.masked_text
                     || has_class(class, &self.config.mask_text_class)
                     || (self.config.mask_text_selector.is_some()
-                        && element().matches(self.mask_text_selector).unwrap_or(false));
+                        && element().matches(&self.privacy.mask).unwrap_or(false));
+                // A form value inside a masked region is masked like the text around it.
+                let mut raw = raw;
+                raw.in_masked_region = child_context.masked_text;
                 let masks_value = raw.masks_value(self.config.mask_all_inputs);
                 child_context.text_parent = match raw.tag.as_str() {
                     "script" => TextParent::Script,
@@ -557,11 +547,19 @@ impl Serializer<'_> {
 
     /// Serializes a whole document (the top one, or an iframe's with `root_id` set on
     /// its nodes).
-    pub fn serialize_document(&mut self, document: &Document, is_iframe: bool, out: &mut String) -> u32 {
+    /// `masked`: the document is inside a masked region (an iframe's), or all text is.
+    pub fn serialize_document(
+        &mut self,
+        document: &Document,
+        is_iframe: bool,
+        masked: bool,
+        out: &mut String,
+    ) -> u32 {
         let base = document.base_uri().ok().flatten().unwrap_or_default();
         let id = self.assign_id(document);
         let context = Context {
-            masked_text: false,
+            blocked: false,
+            masked_text: masked || self.privacy.mask_all_text,
             root_id: is_iframe.then_some(id),
             is_shadow: false,
             text_parent: TextParent::Other,
