@@ -415,3 +415,140 @@ async fn mouse_moves_are_sampled_and_flushed() {
     assert!(recorder.last_activity_ms() > 0);
     recorder.stop();
 }
+
+/// Waits until `frame`'s document has a body whose text contains `text` (bounded).
+async fn frame_loaded(frame: &web_sys::Element, text: &str) -> bool {
+    for _ in 0..100 {
+        let loaded = frame
+            .unchecked_ref::<web_sys::HtmlIFrameElement>()
+            .content_document()
+            .is_some_and(|d| d.body().is_some_and(|b| b.text_content().unwrap_or_default().contains(text)));
+        if loaded {
+            return true;
+        }
+        tick(20).await;
+    }
+    false
+}
+
+#[wasm_bindgen_test]
+async fn inputs_are_masked_by_the_type_the_browser_uses_not_the_attribute() {
+    fixture("<input id='numeric' type='numeric' value='4111-markup'><input id='card' type='CreditCard'><input id='plain'>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    let snapshot = snapshot_of(&events);
+    assert_eq!(by_id(&snapshot, "numeric")["attributes"]["value"], "***********");
+    let card = element("card").dyn_into::<web_sys::HtmlInputElement>().unwrap();
+    card.set_value("4111 1111 1111 1111");
+    dispatch(&card, "input");
+    element("numeric").set_attribute("value", "4111-attribute").unwrap();
+    tick(0).await;
+    let inputs = incremental(&events, 5);
+    assert_eq!(inputs.len(), 1, "the typed value was recorded (masked)");
+    assert_eq!(inputs[0]["text"], "*******************");
+    assert!(!all_json(&events).contains("4111"), "{}", all_json(&events));
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn blocked_inputs_send_nothing_even_without_mask_all_inputs() {
+    fixture("<input id='own' class='rr-block'><div class='rr-block'><input id='inside'></div><div data-private><input id='selected'></div><div class='rr-mask'><input id='in-mask'></div><input id='plain'>");
+    let config = ReplayConfig {
+        mask_all_inputs: false,
+        block_selector: Some("[data-private]".into()),
+        ..ReplayConfig::default()
+    };
+    let (recorder, events) = record(&config);
+    for id in ["own", "inside", "selected", "in-mask", "plain"] {
+        let field = element(id).dyn_into::<web_sys::HtmlInputElement>().unwrap();
+        field.set_value(&format!("typed-{id}"));
+        dispatch(&field, "input");
+        dispatch(&field, "focus");
+        dispatch(&field, "click");
+    }
+    tick(0).await;
+    let snapshot = snapshot_of(&events);
+    let json = all_json(&events);
+    for leaked in ["typed-own", "typed-inside", "typed-selected", "typed-in-mask"] {
+        assert!(!json.contains(leaked), "{leaked} leaked: {json}");
+    }
+    let inputs = incremental(&events, 5);
+    assert!(inputs.iter().any(|i| i["text"] == "typed-plain"), "positive control: {inputs:?} {json}");
+    assert!(
+        inputs.iter().any(|i| i["text"] == "*".repeat("typed-in-mask".len())),
+        "a field in a masked region is masked"
+    );
+    let own = find(&snapshot, &|n| n["tagName"] == "input" && n["attributes"]["class"] == "rr-block")
+        .expect("the blocked input's placeholder")["id"]
+        .clone();
+    for source in [2, 5] {
+        assert!(
+            !incremental(&events, source).iter().any(|e| e["id"] == own),
+            "source {source} of a blocked input"
+        );
+    }
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn blocked_regions_mutated_after_start_and_a_class_added_later_send_nothing() {
+    fixture("<div id='region' class='rr-block'><p id='inner'>start</p></div><div id='later'><p id='later-p'>before</p></div>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    element("inner").set_text_content(Some("mutated-secret"));
+    element("region").set_attribute("data-x", "attribute-secret").unwrap();
+    // A region that becomes blocked after it was recorded: its changes stop.
+    element("later").set_attribute("class", "rr-block").unwrap();
+    tick(0).await;
+    element("later-p").set_text_content(Some("later-secret"));
+    element("later-p").set_attribute("title", "later-attribute-secret").unwrap();
+    tick(0).await;
+    let json = all_json(&events);
+    assert!(!json.contains("secret"), "{json}");
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_blocked_iframe_is_never_attached_however_it_arrives() {
+    fixture("<div id='slot'></div><div id='blocked-slot' class='rr-block'></div><iframe id='visible' srcdoc='<p>frame-ok</p>'></iframe>");
+    assert!(frame_loaded(&element("visible"), "frame-ok").await);
+    let (recorder, events) = record(&ReplayConfig::default());
+    let doc = document();
+    // Added late with the block class.
+    let late = doc.create_element("iframe").unwrap();
+    late.set_class_name("rr-block");
+    late.set_attribute("srcdoc", "<p>late-secret</p>").unwrap();
+    element("slot").append_child(&late).unwrap();
+    // Not blocked itself, but inside a blocked element.
+    let nested = doc.create_element("iframe").unwrap();
+    nested.set_attribute("srcdoc", "<p>nested-secret</p>").unwrap();
+    element("blocked-slot").append_child(&nested).unwrap();
+    // Blocked, with its document set after it was added.
+    let later = doc.create_element("iframe").unwrap();
+    later.set_class_name("rr-block");
+    element("slot").append_child(&later).unwrap();
+    tick(50).await;
+    later.set_attribute("srcdoc", "<p>src-later-secret</p>").unwrap();
+    assert!(frame_loaded(&late, "late-secret").await && frame_loaded(&later, "src-later-secret").await);
+    tick(50).await;
+    let json = all_json(&events);
+    assert!(!json.contains("secret"), "{json}");
+    assert!(json.contains("frame-ok"), "positive control: the visible frame is attached");
+    recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn mask_all_text_masks_every_text_node_and_keeps_the_structure() {
+    fixture("<h2 id='title'>Quarterly numbers</h2><iframe id='f' srcdoc='<p>hidden words</p>'></iframe>");
+    assert!(frame_loaded(&element("f"), "hidden words").await);
+    let config = ReplayConfig { mask_all_text: true, ..ReplayConfig::default() };
+    let (recorder, events) = record(&config);
+    element("title").append_with_str_1(" added").unwrap();
+    tick(0).await;
+    let snapshot = snapshot_of(&events);
+    assert_eq!(by_id(&snapshot, "title")["childNodes"][0]["textContent"], "********* *******");
+    let json = all_json(&events);
+    assert!(json.contains("***** *****"), "positive control: the frame's text is recorded, masked");
+    for word in ["Quarterly", "added", "hidden", "words"] {
+        assert!(!json.contains(word), "{word}: {json}");
+    }
+    recorder.stop();
+}

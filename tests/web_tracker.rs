@@ -75,6 +75,11 @@ async fn clicks_are_autocaptured_with_a_selector() {
 }
 
 #[wasm_bindgen_test]
+async fn click_text_follows_the_privacy_rule() {
+    case("clickTextFollowsThePrivacyRule").await;
+}
+
+#[wasm_bindgen_test]
 async fn stop_sends_keepalive_within_budget_and_persists_the_rest_for_the_next_page() {
     case("unloadKeepsTheBudgetAndPersistsTheRest").await;
 }

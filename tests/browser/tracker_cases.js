@@ -280,6 +280,38 @@ const cases = {
     assertEq([clicks[1].data.href, clicks[1].data.selector], [null, "div#root > p > b"], "no link");
   },
 
+  async clickTextFollowsThePrivacyRule(make) {
+    const { key, options } = await setup("click-privacy", { analytics: { autocapture: true } });
+    const root = document.createElement("div");
+    root.innerHTML = `<button id="pay" class="rr-mask">Pay 42 now</button>
+      <div class="rr-block"><button id="hidden">card 4111</button></div>
+      <p id="mixed">Visible <span class="rr-mask">secret</span> end</p>
+      <div class="rr-mask"><span id="host"></span></div>
+      <textarea id="ta">draft text</textarea>
+      <p id="long"></p>`;
+    document.body.appendChild(root);
+    root.querySelector("#host").attachShadow({ mode: "open" }).innerHTML = "<button>shadow words</button>";
+    root.querySelector("#long").textContent = "x".repeat(199) + "\u{1F600}tail";
+    const sl = make(options);
+    sl.start();
+    for (const el of [root.querySelector("#pay"), root.querySelector("#hidden"), root.querySelector("#mixed"),
+      root.querySelector("#host").shadowRoot.querySelector("button"), root.querySelector("#ta"), root.querySelector("#long")]) {
+      el.dispatchEvent(new MouseEvent("click", { bubbles: true, composed: true }));
+    }
+    await sl.flush();
+    sl.stop();
+    root.remove();
+    const clicks = (await analyticsEvents(key)).filter((e) => e.event_type === "$click");
+    assertEq(clicks.length, 6, "six clicks");
+    assertEq(clicks[0].data.text, "*** ** ***", "masked like the replay");
+    assert(!("text" in clicks[1].data), "no text inside a blocked region");
+    assertEq(clicks[2].data.text, "Visible ****** end", "a masked part of the text");
+    assertEq(clicks[3].data.tag_name, "span", "a click in a shadow root is retargeted to its host");
+    assertEq(clicks[3].data.text, "", "the host has no text of its own");
+    assertEq(clicks[4].data.text, "", "a textarea's text (a form value) is never sent");
+    assertEq(clicks[5].data.text, "x".repeat(199), "cut at 200 units without splitting the emoji");
+  },
+
   async unloadKeepsTheBudgetAndPersistsTheRest(make) {
     const { key, projectId, options } = await setup("unload");
     const pad = "p".repeat(400);

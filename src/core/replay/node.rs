@@ -309,6 +309,11 @@ pub fn element_kind(raw: &RawElement, base_url: &str, mask_all_inputs: bool) -> 
         if replaced_by_state {
             continue;
         }
+        // `srcdoc` is the frame's document as text: inside a masked region it would
+        // carry the text the mask hides (the attached document is masked instead).
+        if iframe && name == "srcdoc" && raw.in_masked_region {
+            continue;
+        }
         if iframe && name == "src" && !raw.iframe_readable {
             attributes.push(("rr_src".into(), AttrValue::Str(resolve(base_url, value))));
             continue;
@@ -478,6 +483,14 @@ mod tests {
         assert_eq!(attrs(&element_kind(&field, "http://x/", false))["value"], "planted");
         field.in_masked_region = true;
         assert_eq!(attrs(&element_kind(&field, "http://x/", false))["value"], "*******");
+    }
+
+    #[test]
+    fn srcdoc_is_not_recorded_inside_masked_regions() {
+        let mut frame = raw("iframe", &[("srcdoc", "<p>private words</p>")]);
+        assert_eq!(attrs(&element_kind(&frame, BASE, true))["srcdoc"], "<p>private words</p>");
+        frame.in_masked_region = true;
+        assert!(attrs(&element_kind(&frame, BASE, true)).get("srcdoc").is_none());
     }
 
     #[test]

@@ -128,16 +128,25 @@ fn pointer_target_id(shared: &Shared, state: &State, event: &Event) -> i64 {
 fn on_mouse_move(shared: &Shared, state: &mut State, event: &Event) {
     let now = now_ms();
     state.last_activity_ms = now;
-    let mouse = event.unchecked_ref::<web_sys::MouseEvent>();
+    let Some((x, y)) = client_position(event) else { return };
     let id = pointer_target_id(shared, state, event);
-    if let Some(data) = state.mouse.on_move(now, mouse.client_x() as f64, mouse.client_y() as f64, id) {
+    if let Some(data) = state.mouse.on_move(now, x, y, id) {
         Shared::emit_incremental(state, &data);
     }
 }
 
+/// `clientX` / `clientY` of `source` (an event or a touch), `None` when it has none: a
+/// page may dispatch a plain `new Event("click")`, which must not break the recorder.
+fn client_position(source: &JsValue) -> Option<(f64, f64)> {
+    let x = js_sys::Reflect::get(source, &JsValue::from_str("clientX")).ok()?.as_f64()?;
+    let y = js_sys::Reflect::get(source, &JsValue::from_str("clientY")).ok()?.as_f64()?;
+    Some((x, y))
+}
+
 fn first_touch(event: &Event) -> Option<(f64, f64)> {
-    let touch = event.unchecked_ref::<web_sys::TouchEvent>().changed_touches().get(0)?;
-    Some((touch.client_x() as f64, touch.client_y() as f64))
+    let touches = js_sys::Reflect::get(event, &JsValue::from_str("changedTouches")).ok()?;
+    let first = js_sys::Reflect::get(&touches, &JsValue::from_f64(0.0)).ok().filter(|t| t.is_object())?;
+    client_position(&first)
 }
 
 fn on_touch_move(shared: &Shared, state: &mut State, event: &Event) {
@@ -157,10 +166,7 @@ fn on_interaction(shared: &Shared, state: &mut State, event: &Event) {
     let position = match kind {
         MouseInteraction::Focus | MouseInteraction::Blur => None,
         MouseInteraction::TouchStart | MouseInteraction::TouchEnd => first_touch(event),
-        _ => {
-            let mouse = event.unchecked_ref::<web_sys::MouseEvent>();
-            Some((mouse.client_x() as f64, mouse.client_y() as f64))
-        }
+        _ => client_position(event),
     };
     if !matches!(kind, MouseInteraction::Focus | MouseInteraction::Blur) {
         state.last_activity_ms = now_ms();

@@ -266,8 +266,11 @@ impl MutationDom for BatchDom<'_, '_> {
         let Some(value) = element.get_attribute(name) else { return AttributeChange::Removed };
         // Reading the element records a switch to type=password for good.
         let mut raw = self.serializer.read_element(element, false);
-        if name == "value" {
+        if name == "value" || name == "srcdoc" {
             raw.in_masked_region = self.serializer.privacy.classify(&node).mask_text;
+        }
+        if name == "srcdoc" && raw.in_masked_region {
+            return AttributeChange::Skip; // the frame's text, which the mask hides
         }
         let masks_value = raw.masks_value(self.serializer.config.mask_all_inputs);
         let base = node.base_uri().ok().flatten().unwrap_or_default();
