@@ -43,6 +43,9 @@ struct Slot {
     serialized: bool,
     /// Serialized in this batch as the host of an open shadow root.
     shadow_host: bool,
+    /// Whether the privacy rule blocks the node (asked once per batch: a burst of adds
+    /// under one parent asks about that parent once).
+    blocked: Option<bool>,
 }
 
 /// The host when `node` is a shadow root, else `node`.
@@ -216,9 +219,14 @@ impl MutationDom for BatchDom<'_, '_> {
         self.node(node).is_connected()
     }
 
-    fn is_blocked(&mut self, node: Handle) -> bool {
-        let node = self.node(node);
-        self.serializer.privacy.classify(&node).blocked
+    fn is_blocked(&mut self, handle: Handle) -> bool {
+        if let Some(blocked) = self.slots[handle as usize].blocked {
+            return blocked;
+        }
+        let node = self.node(handle);
+        let blocked = self.serializer.privacy.classify(&node).blocked;
+        self.slots[handle as usize].blocked = Some(blocked);
+        blocked
     }
 
     fn serialize_shallow(&mut self, handle: Handle, out: &mut String) -> Option<u32> {
