@@ -319,16 +319,7 @@ async fn open_shadow_roots_are_recorded_and_observed() {
 #[wasm_bindgen_test]
 async fn same_origin_iframes_are_attached_with_root_ids() {
     fixture("<iframe id='frame' srcdoc='<p>inside frame</p>'></iframe>");
-    let frame = element("frame");
-    for _ in 0..50 {
-        let ready = frame.unchecked_ref::<web_sys::HtmlIFrameElement>().content_document().is_some_and(|d| {
-            d.body().is_some_and(|b| b.text_content().unwrap_or_default().contains("inside"))
-        });
-        if ready {
-            break;
-        }
-        tick(20).await;
-    }
+    assert!(frame_loaded(&element("frame"), "inside").await);
     let (recorder, events) = record(&ReplayConfig::default());
     let snapshot = snapshot_of(&events);
     let iframe = by_id(&snapshot, "frame");
@@ -551,4 +542,24 @@ async fn mask_all_text_masks_every_text_node_and_keeps_the_structure() {
         assert!(!json.contains(word), "{word}: {json}");
     }
     recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_field_that_was_a_password_stays_masked_for_a_later_recorder() {
+    fixture("<input id='pw' type='password'>");
+    let config = ReplayConfig { mask_all_inputs: false, ..ReplayConfig::default() };
+    let (first, _) = record(&config);
+    first.stop();
+    drop(first);
+    let pw = element("pw").dyn_into::<web_sys::HtmlInputElement>().unwrap();
+    pw.set_attribute("type", "text").unwrap();
+    pw.set_value("shown-secret");
+    // A new recorder (a new browser session, a restart) still knows it was a password.
+    let (second, events) = record(&config);
+    dispatch(&pw, "input");
+    let snapshot = snapshot_of(&events);
+    assert_eq!(by_id(&snapshot, "pw")["attributes"]["value"], "************");
+    assert_eq!(incremental(&events, 5)[0]["text"], "************");
+    assert!(!all_json(&events).contains("shown-secret"));
+    second.stop();
 }

@@ -5,7 +5,7 @@
 //! it through [`Privacy::classify`].
 
 use wasm_bindgen::prelude::wasm_bindgen;
-use web_sys::Node;
+use web_sys::{Element, Node};
 
 use crate::core::config::ReplayConfig;
 use crate::core::replay::privacy::{classify, Marks, TreeScopes, Verdict};
@@ -20,6 +20,27 @@ use crate::core::replay::privacy::{classify, Marks, TreeScopes, Verdict};
 extern "C" {
     fn sl_marks(node: &Node, block: &str, mask: &str, ignore: &str) -> u32;
     fn sl_host(node: &Node) -> Option<Node>;
+}
+
+// Inputs that have ever been password fields, for the life of the page (a `WeakSet`, so
+// every recorder — after a checkout, a rotation or a restart — remembers them, and a
+// removed field is forgotten with it). `sl_field` returns the input's effective type,
+// prefixed with `!` when it is or was a password.
+#[wasm_bindgen(
+    inline_js = "const sl_pw=new WeakSet();export function sl_field(e){const t=String(e.type||'');if(t==='password')sl_pw.add(e);return sl_pw.has(e)?'!'+t:t}"
+)]
+extern "C" {
+    fn sl_field(input: &Element) -> String;
+}
+
+/// The type the browser uses for `input` (`HTMLInputElement.type`: `"text"` for a
+/// `type` it does not know), lower-case, and whether it has ever been a password field.
+pub fn input_type_of(input: &Element) -> (String, bool) {
+    let read = sl_field(input);
+    match read.strip_prefix('!') {
+        Some(t) => (t.to_ascii_lowercase(), true),
+        None => (read.to_ascii_lowercase(), false),
+    }
 }
 
 /// `[class~="name"]`: a selector matching the class whatever characters it has; one

@@ -12,6 +12,7 @@ use super::{Shared, State};
 use crate::core::replay::event::{self, MouseInteraction};
 use crate::core::replay::privacy::{recorded_value, value_needs_mask};
 use crate::web::listener::Listener;
+use crate::web::privacy::input_type_of;
 use crate::web::util::now_ms;
 
 type Handler = fn(&Shared, &mut State, &Event);
@@ -203,20 +204,11 @@ fn on_resize(_: &Shared, state: &mut State, _: &Event) {
 
 /// `(text, isChecked)` as recorded for a form field, masked by its effective type (what
 /// the browser uses), its password history and the region it is in.
-fn input_state(
-    shared: &Shared,
-    state: &mut State,
-    element: &Element,
-    id: u32,
-    in_masked_region: bool,
-) -> (String, bool) {
+fn input_state(shared: &Shared, element: &Element, in_masked_region: bool) -> (String, bool) {
     let tag = element.local_name().to_ascii_lowercase();
     let field = element.unchecked_ref::<web_sys::HtmlInputElement>();
-    let input_type = if tag == "input" { field.type_().to_ascii_lowercase() } else { String::new() };
-    if input_type == "password" {
-        state.passwords.insert(id);
-    }
-    let was_password = state.passwords.contains(&id);
+    let (input_type, was_password) =
+        if tag == "input" { input_type_of(element) } else { (String::new(), false) };
     if !was_password && (input_type == "radio" || input_type == "checkbox") {
         return (field.value(), field.checked());
     }
@@ -241,7 +233,7 @@ fn on_input(shared: &Shared, state: &mut State, event: &Event) {
         return;
     }
     state.last_activity_ms = now_ms();
-    let (text, checked) = input_state(shared, state, element, id, verdict.mask_text);
+    let (text, checked) = input_state(shared, element, verdict.mask_text);
     if state.inputs.changed(id, &text, checked) {
         Shared::emit_incremental(state, &event::input_data(id, &text, checked));
     }

@@ -7,7 +7,6 @@ mod observer;
 mod serialize;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use js_sys::WeakMap;
@@ -50,8 +49,6 @@ struct Shared {
 struct State {
     ids: WeakMap,
     mirror: Mirror,
-    /// Inputs that have been `type=password` (masked for good).
-    passwords: HashSet<u32>,
     mouse: MoveSampler,
     touch: MoveSampler,
     scroll: KeyedThrottle,
@@ -94,7 +91,6 @@ impl Recorder {
             state: RefCell::new(State {
                 ids: WeakMap::new(),
                 mirror: Mirror::new(),
-                passwords: HashSet::new(),
                 mouse: MoveSampler::new(event::source::MOUSE_MOVE),
                 touch: MoveSampler::new(event::source::TOUCH_MOVE),
                 scroll: KeyedThrottle::new(SCROLL_INTERVAL_MS),
@@ -208,17 +204,11 @@ impl Shared {
         Self::emit(state, event::INCREMENTAL_SNAPSHOT, data);
     }
 
-    fn serializer<'a>(
-        &'a self,
-        ids: &'a WeakMap,
-        mirror: &'a mut Mirror,
-        passwords: &'a mut HashSet<u32>,
-    ) -> Serializer<'a> {
+    fn serializer<'a>(&'a self, ids: &'a WeakMap, mirror: &'a mut Mirror) -> Serializer<'a> {
         Serializer {
             all: js_sys::Array::new(),
             ids,
             mirror,
-            passwords,
             config: &self.config,
             privacy: &self.privacy,
             iframes: Vec::new(),
@@ -277,7 +267,7 @@ impl Shared {
         state.viewport.reset(width, height);
         let mut json = String::with_capacity(64 * 1024);
         let (iframes, shadow_roots) = {
-            let mut serializer = self.serializer(&state.ids, &mut state.mirror, &mut state.passwords);
+            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
             serializer.serialize_document(&document, false, false, &mut json);
             (serializer.iframes, serializer.shadow_roots)
         };
@@ -304,7 +294,7 @@ impl Shared {
             }
             let mut json = String::new();
             let (iframes, shadow_roots) = {
-                let mut serializer = self.serializer(&state.ids, &mut state.mirror, &mut state.passwords);
+                let mut serializer = self.serializer(&state.ids, &mut state.mirror);
                 serializer.serialize_document(&document, true, verdict.mask_text, &mut json);
                 (serializer.iframes, serializer.shadow_roots)
             };
@@ -324,7 +314,7 @@ impl Shared {
         }
         let Some(document) = document() else { return };
         let (data, iframes, shadow_roots) = {
-            let mut serializer = self.serializer(&state.ids, &mut state.mirror, &mut state.passwords);
+            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
             serializer.for_mutation = true;
             let mut dom = BatchDom::new(&mut serializer, &document);
             let records = dom.records(records);

@@ -5,8 +5,6 @@
 //! Nodes of same-origin iframes come from another JS realm, so types are told apart by
 //! `nodeType` and cast unchecked (`instanceof` would fail across realms).
 
-use std::collections::HashSet;
-
 use js_sys::WeakMap;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -19,7 +17,7 @@ use crate::core::replay::node::{
     element_kind, text_content, NodeKind, RawElement, SerializedNode, TextParent,
 };
 use crate::core::replay::privacy::{has_class, value_needs_mask};
-use crate::web::privacy::Privacy;
+use crate::web::privacy::{input_type_of, Privacy};
 
 pub const ELEMENT_NODE: u16 = 1;
 pub const TEXT_NODE: u16 = 3;
@@ -85,7 +83,6 @@ pub struct Serializer<'a> {
     pub all: js_sys::Array,
     pub ids: &'a WeakMap,
     pub mirror: &'a mut Mirror,
-    pub passwords: &'a mut HashSet<u32>,
     pub config: &'a ReplayConfig,
     /// The privacy options as selectors (the one rule: `core::replay::privacy`).
     pub privacy: &'a Privacy,
@@ -227,12 +224,11 @@ impl Serializer<'_> {
         }
     }
 
-    /// Reads what the recording rules need from `element` (which already has its id
+    /// Reads what the recording rules need from `element` (its form state and size too
     /// when `with_state`).
     pub fn read_element(&mut self, element: &Element, with_state: bool) -> RawElement {
         let read = sl_read(element);
-        let id = self.id_of(element);
-        self.element_from(&|| element.clone(), &read, id, with_state, None).0
+        self.element_from(&|| element.clone(), &read, with_state, None).0
     }
 
     /// `read_element` from what `sl_read` returned (`scroll` already read, or `None`),
@@ -241,7 +237,6 @@ impl Serializer<'_> {
         &mut self,
         element: &dyn Fn() -> Element,
         read: &'r str,
-        id: Option<u32>,
         with_state: bool,
         scroll: Option<(f64, f64)>,
     ) -> (RawElement, &'r str) {
@@ -265,16 +260,12 @@ impl Serializer<'_> {
             ..Default::default()
         };
         if raw.tag == "input" {
-            // What the browser uses (`type="creditcard"` is a text field), never the attribute.
-            raw.effective_type = Some(element().unchecked_into::<web_sys::HtmlInputElement>().type_());
+            // What the browser uses (`type="creditcard"` is a text field), never the
+            // attribute; and whether it was ever a password (a toggle must not reveal it).
+            let (effective, was_password) = input_type_of(&element());
+            raw.effective_type = Some(effective);
+            raw.was_password = was_password;
         }
-        if raw.tag == "input" && raw.input_type() == "password" {
-            if let Some(id) = id {
-                self.passwords.insert(id);
-            }
-            raw.was_password = true;
-        }
-        raw.was_password |= id.is_some_and(|id| self.passwords.contains(&id));
         if !with_state {
             return (raw, rest);
         }
@@ -436,7 +427,7 @@ impl Serializer<'_> {
                     let (top, rest) = next_field(rest);
                     (Some((parse_i32(left) as f64, parse_i32(top) as f64)), rest)
                 };
-                let (raw, rest) = self.element_from(&element, read, Some(id), true, scroll);
+                let (raw, rest) = self.element_from(&element, read, true, scroll);
                 walk.rest = rest;
                 let class =
                     raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str()).unwrap_or("");
