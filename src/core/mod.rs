@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod batch;
 pub mod browser_session;
 pub mod config;
+pub mod consent;
 pub mod ids;
 pub mod json;
 pub mod outbox;

@@ -3,6 +3,7 @@
 //! high-frequency sources. No web-sys here: the shell (`web::recorder`) reads the DOM and
 //! the clock and hands what it read to these functions.
 
+pub mod controls;
 pub mod event;
 pub mod mirror;
 pub mod mutation;
