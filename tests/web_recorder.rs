@@ -563,3 +563,50 @@ async fn a_field_that_was_a_password_stays_masked_for_a_later_recorder() {
     assert!(!all_json(&events).contains("shown-secret"));
     second.stop();
 }
+
+fn add_paragraphs(count: usize) {
+    let root = element("fixture");
+    for i in 0..count {
+        root.append_with_str_1(&format!("p{i} ")).unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_mutation_storm_is_snapshotted_once_then_stops_the_recorder() {
+    fixture("<p>storm</p>");
+    let config = ReplayConfig { mutation_limit: 100, ..ReplayConfig::default() };
+    let (recorder, events) = record(&config);
+    let snapshots = |events: &Events| events.borrow().iter().filter(|e| e["type"] == 2).count();
+    assert_eq!(snapshots(&events), 1);
+    add_paragraphs(50);
+    tick(0).await;
+    assert_eq!(incremental(&events, 0).len(), 1, "under the limit: a Mutation event");
+    add_paragraphs(500);
+    tick(0).await;
+    assert_eq!(snapshots(&events), 2, "over the limit: a fresh full snapshot instead of a diff");
+    assert_eq!(incremental(&events, 0).len(), 1, "the storm was not diffed");
+    assert!(recorder.stop_reason().is_none());
+    add_paragraphs(500);
+    tick(0).await;
+    let last = events.borrow().last().cloned().unwrap();
+    assert_eq!(
+        last,
+        serde_json::json!({"type": 5, "timestamp": last["timestamp"], "data": {"tag": "sightline/recording-stopped", "payload": {"reason": "mutation-limit"}}})
+    );
+    assert_eq!(recorder.stop_reason(), Some(sightline::core::replay::controls::StopReason::MutationLimit));
+    let count = events.borrow().len();
+    add_paragraphs(5);
+    tick(0).await;
+    assert_eq!(events.borrow().len(), count, "nothing after the stop");
+}
+
+#[wasm_bindgen_test]
+async fn custom_events_are_written_into_the_recording() {
+    fixture("<p>custom</p>");
+    let (recorder, events) = record(&ReplayConfig::default());
+    recorder.custom_event("$rage-click", "{\"click_count\":3}");
+    let last = events.borrow().last().cloned().unwrap();
+    assert_eq!(last["type"], 5);
+    assert_eq!(last["data"], serde_json::json!({"tag": "$rage-click", "payload": {"click_count": 3}}));
+    recorder.stop();
+}

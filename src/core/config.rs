@@ -1,5 +1,8 @@
 //! Validated options, as plain data (the shell parses the JS options object into these).
 
+use crate::core::consent::Consent;
+use crate::core::replay::controls::{ControlsConfig, ReplayMode, DEFAULT_MUTATION_LIMIT};
+
 /// Options of the event tracker (`analytics.*`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyticsConfig {
@@ -30,6 +33,26 @@ pub struct ReplayConfig {
     pub flush_interval_ms: u64,
     pub checkout_every_nms: u64,
     pub idle_timeout_ms: u64,
+    /// Share of browser sessions recorded (0–1), decided per session.
+    pub sample_rate: f64,
+    pub minimum_duration_ms: u64,
+    pub max_session_duration_ms: u64,
+    pub mode: ReplayMode,
+    pub error_buffer_ms: u64,
+    /// Observer callbacks with more records are replaced by a full snapshot.
+    pub mutation_limit: usize,
+}
+
+impl ReplayConfig {
+    /// The options that shape what is uploaded (`core::replay::controls`).
+    pub fn controls(&self) -> ControlsConfig {
+        ControlsConfig {
+            mode: self.mode,
+            error_buffer_ms: self.error_buffer_ms,
+            minimum_duration_ms: self.minimum_duration_ms,
+            max_session_duration_ms: self.max_session_duration_ms,
+        }
+    }
 }
 
 impl Default for ReplayConfig {
@@ -46,6 +69,12 @@ impl Default for ReplayConfig {
             flush_interval_ms: 5_000,
             checkout_every_nms: 300_000,
             idle_timeout_ms: 180_000,
+            sample_rate: 1.0,
+            minimum_duration_ms: 0,
+            max_session_duration_ms: 3_600_000,
+            mode: ReplayMode::Always,
+            error_buffer_ms: 60_000,
+            mutation_limit: DEFAULT_MUTATION_LIMIT,
         }
     }
 }
@@ -98,4 +127,7 @@ pub struct Config {
     pub replays: ReplayConfig,
     pub upload: UploadConfig,
     pub gate: Option<GateConfig>,
+    /// The starting consent (`consent`), before a remembered choice or GPC.
+    pub consent: Consent,
+    pub respect_global_privacy_control: bool,
 }

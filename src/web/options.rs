@@ -6,6 +6,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::core::config::{AnalyticsConfig, Config, GateConfig, GateRetryConfig, ReplayConfig, UploadConfig};
+use crate::core::consent::Consent;
+use crate::core::replay::controls::ReplayMode;
 use crate::web::util::{js_number, type_error};
 
 /// The JS callbacks, which stay in the shell.
@@ -108,6 +110,21 @@ impl<'a> Fields<'a> {
         value.dyn_into::<Function>().map(Some).map_err(|v| self.fail(name, "a function", &v))
     }
 
+    /// One of `allowed` (absent → `None`).
+    fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<String>, JsValue> {
+        let value = self.get(name);
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        match value.as_string() {
+            Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
+            _ => {
+                let quoted: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
+                Err(self.fail(name, &format!("one of {}", quoted.join(", ")), &value))
+            }
+        }
+    }
+
     /// A nested options object (absent → `None`).
     fn object(&self, name: &str) -> Result<Option<JsValue>, JsValue> {
         let value = self.get(name);
@@ -179,6 +196,16 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                 flush_interval_ms: f.millis_or("flushIntervalMs", d.flush_interval_ms)?,
                 checkout_every_nms: f.millis_or("checkoutEveryNms", d.checkout_every_nms)?,
                 idle_timeout_ms: f.millis_or("idleTimeoutMs", d.idle_timeout_ms)?,
+                sample_rate: f.number_or("sampleRate", d.sample_rate, 0.0, 1.0)?,
+                minimum_duration_ms: f.number_or("minimumDurationMs", 0.0, 0.0, 2_147_483_647.0)?.round()
+                    as u64,
+                max_session_duration_ms: f.millis_or("maxSessionDurationMs", d.max_session_duration_ms)?,
+                mode: f
+                    .one_of("mode", &["always", "on-error"])?
+                    .and_then(|m| ReplayMode::parse(&m))
+                    .unwrap_or(d.mode),
+                error_buffer_ms: f.millis_or("errorBufferMs", d.error_buffer_ms)?,
+                mutation_limit: f.number_or("mutationLimit", d.mutation_limit as f64, 1.0, 1e9)? as usize,
             }
         }
     };
@@ -226,8 +253,23 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
         }
     };
 
-    let config =
-        Config { project_id, api_base_url, publishable_client_key, analytics, replays, upload, gate };
+    let consent = root
+        .one_of("consent", &["granted", "pending", "denied"])?
+        .and_then(|c| Consent::parse(&c))
+        .unwrap_or(Consent::Granted);
+    let respect_global_privacy_control = root.bool_or("respectGlobalPrivacyControl", true)?;
+
+    let config = Config {
+        project_id,
+        api_base_url,
+        publishable_client_key,
+        analytics,
+        replays,
+        upload,
+        gate,
+        consent,
+        respect_global_privacy_control,
+    };
     Ok((config, Callbacks { get_analytics_session, on_change, on_signed_out }))
 }
 

@@ -8,6 +8,7 @@ pub const LOAD: u8 = 1;
 pub const FULL_SNAPSHOT: u8 = 2;
 pub const INCREMENTAL_SNAPSHOT: u8 = 3;
 pub const META: u8 = 4;
+pub const CUSTOM: u8 = 5;
 
 /// `data.source` of an IncrementalSnapshot.
 pub mod source {
@@ -63,6 +64,25 @@ pub fn envelope(event_type: u8, data: &str, timestamp_ms: u64) -> String {
     out.push_str(data);
     out.push_str(",\"timestamp\":");
     push_u64(&mut out, timestamp_ms);
+    out.push('}');
+    out
+}
+
+/// The `data` of a Custom event: `{"tag":…,"payload":…}` with `payload` already JSON.
+pub fn custom_data(tag: &str, payload_json: &str) -> String {
+    let mut out = String::with_capacity(tag.len() + payload_json.len() + 24);
+    out.push_str("{\"tag\":");
+    push_str_literal(&mut out, tag);
+    out.push_str(",\"payload\":");
+    out.push_str(payload_json);
+    out.push('}');
+    out
+}
+
+/// `{"reason":…}`, the payload of sightline's own Custom events.
+pub fn reason_payload(reason: &str) -> String {
+    let mut out = String::from("{\"reason\":");
+    push_str_literal(&mut out, reason);
     out.push('}');
     out
 }
@@ -212,6 +232,19 @@ mod tests {
             json!({"type": 2, "data": {"node": {"id": 1, "type": 0, "childNodes": []}, "initialOffset": {"top": 10, "left": 0}}, "timestamp": 5})
         );
         assert_eq!(envelope(DOM_CONTENT_LOADED, "{}", 1), r#"{"type":0,"data":{},"timestamp":1}"#);
+    }
+
+    #[test]
+    fn custom_events_have_rrweb_shape() {
+        let custom = envelope(
+            CUSTOM,
+            &custom_data("sightline/recording-stopped", &reason_payload("mutation-limit")),
+            7,
+        );
+        assert_eq!(
+            parse(&custom),
+            json!({"type": 5, "data": {"tag": "sightline/recording-stopped", "payload": {"reason": "mutation-limit"}}, "timestamp": 7})
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, MutationObserver, MutationObserverInit, Node};
 
 use crate::core::config::ReplayConfig;
+use crate::core::replay::controls::{StopReason, StormGuard, StormVerdict};
 use crate::core::replay::event::{self, envelope};
 use crate::core::replay::mirror::Mirror;
 use crate::core::replay::mutation::{attach_iframe_data, diff};
@@ -31,6 +32,8 @@ use serialize::Serializer;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedEvent {
     pub timestamp_ms: u64,
+    /// rrweb's event type (4 = Meta, which starts every snapshot).
+    pub event_type: u8,
     pub json: String,
 }
 
@@ -65,6 +68,9 @@ struct State {
     /// The first snapshot was taken (events refer to its ids).
     recording: bool,
     stopped: bool,
+    storm: StormGuard,
+    /// Why the recorder stopped itself (a mutation storm), if it did.
+    stop_reason: Option<StopReason>,
     /// Events produced while the state is borrowed; handed to the sink afterwards so
     /// that a sink may call back into the recorder.
     out: Vec<RecordedEvent>,
@@ -105,6 +111,8 @@ impl Recorder {
                 last_activity_ms: now,
                 recording: false,
                 stopped: false,
+                storm: StormGuard::new(config.mutation_limit),
+                stop_reason: None,
                 out: Vec::new(),
             }),
         });
@@ -145,16 +153,23 @@ impl Recorder {
             if state.recording {
                 shared.flush_state(state);
             }
-            state.stopped = true;
-            state.recording = false;
-            if let Some(observer) = state.observer.take() {
-                observer.disconnect();
-            }
-            state.listeners.clear();
-            if let (Some((_, handle)), Some(w)) = (state.timer.take(), web_sys::window()) {
-                w.clear_timeout_with_handle(handle);
+            Shared::halt(state);
+        });
+    }
+
+    /// Writes a Custom event `{tag, payload}` (`payload_json` is JSON) into the
+    /// recording, now.
+    pub fn custom_event(&self, tag: &str, payload_json: &str) {
+        self.shared.with_state(|_, state| {
+            if state.recording && !state.stopped {
+                Shared::emit(state, event::CUSTOM, &event::custom_data(tag, payload_json));
             }
         });
+    }
+
+    /// Why the recorder stopped itself, if it did (a mutation storm that went on).
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.shared.state.try_borrow().ok().and_then(|state| state.stop_reason)
     }
 
     /// The time of the last user interaction (ms since epoch), for idle rotation.
@@ -195,9 +210,26 @@ impl Shared {
         }
     }
 
+    /// Detaches the observer, the listeners and the timer.
+    fn halt(state: &mut State) {
+        state.stopped = true;
+        state.recording = false;
+        if let Some(observer) = state.observer.take() {
+            observer.disconnect();
+        }
+        state.listeners.clear();
+        if let (Some((_, handle)), Some(w)) = (state.timer.take(), web_sys::window()) {
+            w.clear_timeout_with_handle(handle);
+        }
+    }
+
     fn emit(state: &mut State, event_type: u8, data: &str) {
         let now = now_ms();
-        state.out.push(RecordedEvent { timestamp_ms: now, json: envelope(event_type, data, now) });
+        state.out.push(RecordedEvent {
+            timestamp_ms: now,
+            event_type,
+            json: envelope(event_type, data, now),
+        });
     }
 
     fn emit_incremental(state: &mut State, data: &str) {
@@ -307,10 +339,33 @@ impl Shared {
         }
     }
 
-    /// One Mutation event (at most) for one observer callback.
-    fn process_records(&self, state: &mut State, records: &js_sys::Array) {
+    /// One Mutation event (at most) for one observer callback; a storm of more records
+    /// than `replays.mutationLimit` is replaced by a fresh full snapshot (at most once
+    /// per 10 s), and one that goes on stops the recorder.
+    fn process_records(self: &Rc<Self>, state: &mut State, records: &js_sys::Array) {
         if !state.recording || records.length() == 0 {
             return;
+        }
+        match state.storm.handle_batch(now_ms(), records.length() as usize) {
+            StormVerdict::Diff => {}
+            StormVerdict::Snapshot => {
+                self.full_snapshot(state);
+                return;
+            }
+            StormVerdict::Stop => {
+                let reason = StopReason::MutationLimit;
+                Self::emit(
+                    state,
+                    event::CUSTOM,
+                    &event::custom_data(
+                        "sightline/recording-stopped",
+                        &event::reason_payload(reason.as_str()),
+                    ),
+                );
+                state.stop_reason = Some(reason);
+                Self::halt(state);
+                return;
+            }
         }
         let Some(document) = document() else { return };
         let (data, iframes, shadow_roots) = {
@@ -331,7 +386,7 @@ impl Shared {
     }
 
     /// Sends everything waiting: observer records, sampled moves, trailing scrolls.
-    fn flush_state(&self, state: &mut State) {
+    fn flush_state(self: &Rc<Self>, state: &mut State) {
         if let Some(observer) = &state.observer {
             let records = observer.take_records();
             self.process_records(state, &records);
