@@ -7,11 +7,19 @@ pub struct AnalyticsConfig {
     pub autocapture: bool,
     pub flush_interval_ms: u64,
     pub max_events_per_batch: usize,
+    /// `analytics.maxQueuedBytes`: cap of queued analytics events (memory).
+    pub max_queued_bytes: usize,
 }
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
-        Self { enabled: true, autocapture: true, flush_interval_ms: 10_000, max_events_per_batch: 50 }
+        Self {
+            enabled: true,
+            autocapture: true,
+            flush_interval_ms: 10_000,
+            max_events_per_batch: 50,
+            max_queued_bytes: 4 << 20,
+        }
     }
 }
 
@@ -28,6 +36,8 @@ pub struct ReplayConfig {
     pub flush_interval_ms: u64,
     pub checkout_every_nms: u64,
     pub idle_timeout_ms: u64,
+    /// `replays.maxQueuedBytes`: cap of queued replay data (memory).
+    pub max_queued_bytes: usize,
 }
 
 impl Default for ReplayConfig {
@@ -43,6 +53,7 @@ impl Default for ReplayConfig {
             flush_interval_ms: 5_000,
             checkout_every_nms: 300_000,
             idle_timeout_ms: 180_000,
+            max_queued_bytes: 16 << 20,
         }
     }
 }

@@ -139,6 +139,11 @@ impl PageViews {
 // Rust, a click crossed the wasm boundary some thirty times and cost ~40 µs against the
 // JavaScript tracker's ~8 µs.
 #[wasm_bindgen(inline_js = r#"
+// At most `n` UTF-16 units, never ending in half of a surrogate pair.
+const cut = (s, n) => (s.length > n && /[\uD800-\uDBFF]/.test(s[n - 1]) ? s.slice(0, n - 1) : s.slice(0, n));
+// JSON.stringify writes a lone surrogate as an escape (\udXXX) that strict parsers reject
+// (and so the whole batch): U+FFFD instead. Escaped backslashes before it are kept.
+const wellFormed = (json) => json.replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, "$1\\ufffd");
 export function clickData(event) {
   let target = event.target;
   if (target && target.nodeType === 3) target = target.parentElement;
@@ -155,9 +160,9 @@ export function clickData(event) {
     parts.push(classes.length ? `${tag}.${classes.join(".")}` : tag);
   }
   const anchor = target.closest("a[href]");
-  return JSON.stringify({
+  return wellFormed(JSON.stringify({
     tag_name: target.tagName.toLowerCase(),
-    text: (target.textContent || "").trim().substring(0, 200),
+    text: cut((target.textContent || "").trim(), 200),
     href: anchor ? anchor.getAttribute("href") : null,
     selector: parts.reverse().join(" > "),
     x: event.clientX,
@@ -166,7 +171,7 @@ export function clickData(event) {
     page_y: event.pageY,
     viewport_width: window.innerWidth,
     viewport_height: window.innerHeight,
-  });
+  }));
 }
 "#)]
 extern "C" {

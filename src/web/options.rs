@@ -100,6 +100,11 @@ impl<'a> Fields<'a> {
         Ok(self.number_or(name, default as f64, 1.0, 2_147_483_647.0)?.round() as u64)
     }
 
+    /// A byte cap: at least 64 KiB (one analytics batch), at most 1 GiB.
+    fn bytes_or(&self, name: &str, default: usize) -> Result<usize, JsValue> {
+        Ok(self.number_or(name, default as f64, 65_536.0, 1_073_741_824.0)?.round() as usize)
+    }
+
     fn optional_function(&self, name: &str) -> Result<Option<Function>, JsValue> {
         let value = self.get(name);
         if value.is_undefined() || value.is_null() {
@@ -158,6 +163,7 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                     1.0,
                     500.0,
                 )? as usize,
+                max_queued_bytes: f.bytes_or("maxQueuedBytes", d.max_queued_bytes)?,
             }
         }
     };
@@ -178,6 +184,7 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                 flush_interval_ms: f.millis_or("flushIntervalMs", d.flush_interval_ms)?,
                 checkout_every_nms: f.millis_or("checkoutEveryNms", d.checkout_every_nms)?,
                 idle_timeout_ms: f.millis_or("idleTimeoutMs", d.idle_timeout_ms)?,
+                max_queued_bytes: f.bytes_or("maxQueuedBytes", d.max_queued_bytes)?,
             }
         }
     };
