@@ -374,7 +374,7 @@ impl AccessGate {
             self.phase = Phase::ConfirmingFailClosed;
             return Step::then(Action::ResolveSession);
         }
-        let delay_ms = self.backoff.delay_ms(retries_done, random01, retry_after_ms);
+        let delay_ms = self.backoff.step_capped_delay_ms(retries_done, random01, retry_after_ms);
         self.phase = Phase::Sleeping { retry: retries_done };
         Step::then(Action::Sleep { delay_ms, until_ms: now_ms.saturating_add(delay_ms) })
     }
@@ -543,6 +543,25 @@ mod tests {
         assert_eq!(times, vec![0, 2000, 6000, 14000, 30000, 50000, 70000, 90000, 110000, 130000]);
         assert_eq!(h.now_ms, 130_000, "fails closed right after the last retry");
         assert_eq!(h.changes, vec![(S::Denied, R::FailClosed)]);
+    }
+
+    #[test]
+    fn a_huge_retry_after_still_fails_closed_within_the_budget() {
+        for retry_after in ["86400", "99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            let reply = AttemptOutcome::Answer {
+                status: 503,
+                has_access: None,
+                retry_after: Some(retry_after.into()),
+            };
+            let mut h = Harness::new(no_jitter(9)).fallback(reply);
+            h.check();
+            assert_eq!(
+                h.sleeps,
+                vec![2000, 4000, 8000, 16000, 20000, 20000, 20000, 20000, 20000],
+                "{retry_after}"
+            );
+            assert_eq!(h.changes, vec![(S::Denied, R::FailClosed)]);
+        }
     }
 
     #[test]
@@ -741,13 +760,28 @@ mod tests {
         assert_eq!(high.sleeps[0], 2500);
     }
 
+    fn jitter_quarter(max_retries: u32) -> GateRetryConfig {
+        GateRetryConfig { jitter: 0.25, max_retries, ..GateRetryConfig::default() }
+    }
+
     #[test]
-    fn retry_after_lengthens_the_next_delay_only() {
+    fn retry_after_lengthens_the_next_delay_only_up_to_the_steps_longest_delay() {
+        // random01 = 0.5: the jittered delay is the step's base; the step may last up
+        // to base × 1.25, and no Retry-After makes it longer (fail-closed stays within
+        // the documented budget).
         let slow_down =
-            AttemptOutcome::Answer { status: 429, has_access: None, retry_after: Some("30".into()) };
-        let mut h = Harness::new(no_jitter(9)).replies([slow_down]).fallback(answer(503, None));
+            |s: &str| AttemptOutcome::Answer { status: 429, has_access: None, retry_after: Some(s.into()) };
+        let mut h = Harness::new(jitter_quarter(9)).replies([slow_down("2")]).fallback(answer(503, None));
         h.check();
-        assert_eq!(h.sleeps[..3], [30_000, 4000, 8000]);
+        assert_eq!(h.sleeps[..3], [2000, 4000, 8000]);
+        let mut h = Harness::new(jitter_quarter(9))
+            .replies([answer(503, None), slow_down("4.5"), slow_down("4")])
+            .fallback(answer(503, None));
+        h.check();
+        assert_eq!(h.sleeps[..3], [2000, 4000, 8000], "4.5 is not delay-seconds; 4 s is under the base");
+        let mut h = Harness::new(jitter_quarter(9)).replies([slow_down("30")]).fallback(answer(503, None));
+        h.check();
+        assert_eq!(h.sleeps[..3], [2500, 4000, 8000]);
     }
 
     #[test]
@@ -764,10 +798,10 @@ mod tests {
         let date = "Sun, 06 Nov 1994 08:49:37 GMT";
         let outcome =
             AttemptOutcome::Answer { status: 503, has_access: None, retry_after: Some(date.into()) };
-        let mut h = Harness::new(no_jitter(1)).replies([outcome]);
-        h.now_ms = 784_111_777_000 - 45_000;
+        let mut h = Harness::new(jitter_quarter(1)).replies([outcome]);
+        h.now_ms = 784_111_777_000 - 2_300;
         h.check();
-        assert_eq!(h.sleeps, vec![45_000]);
+        assert_eq!(h.sleeps, vec![2_300]);
     }
 
     // --- the seed bugs ---

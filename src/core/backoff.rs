@@ -1,7 +1,10 @@
 //! Exponential backoff with jitter, shared by the upload outbox and the access gate.
 
 /// `delay(n) = min(initial * multiplier^n, max)` scaled by a random factor in
-/// `[1 - jitter, 1 + jitter]`; a server's `Retry-After` can only lengthen it.
+/// `[1 - jitter, 1 + jitter]`; a server's `Retry-After` can only lengthen it, and never
+/// past a cap (`delay_ms`: the schedule's `max`; `step_capped_delay_ms`: the step's own
+/// longest delay), so a hostile or broken header can neither overflow a due time nor
+/// park a retry for days.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backoff {
     pub initial_ms: f64,
@@ -16,14 +19,39 @@ impl Backoff {
         Self { initial_ms: initial_ms as f64, max_ms: max_ms as f64, multiplier: 2.0, jitter: 0.25 }
     }
 
-    /// Delay before retry number `n` (0-based). `random01` is uniform in `[0, 1)`.
-    pub fn delay_ms(&self, n: u32, random01: f64, retry_after_ms: Option<u64>) -> u64 {
+    fn step(&self, n: u32) -> (f64, f64) {
         let exp = self.multiplier.powi(n.min(1_000) as i32);
         let base = (self.initial_ms * exp).min(self.max_ms);
-        let jitter = self.jitter.clamp(0.0, 1.0);
+        (base, self.jitter.clamp(0.0, 1.0))
+    }
+
+    fn jittered(&self, n: u32, random01: f64) -> u64 {
+        let (base, jitter) = self.step(n);
         let factor = 1.0 - jitter + 2.0 * jitter * random01.clamp(0.0, 1.0);
-        let delay = (base * factor).max(0.0).round() as u64;
-        delay.max(retry_after_ms.unwrap_or(0))
+        // `as` saturates (and maps NaN to 0): no overflow whatever the options.
+        (base * factor).max(0.0).round() as u64
+    }
+
+    /// Delay before retry number `n` (0-based). `random01` is uniform in `[0, 1)`.
+    /// `Retry-After` lengthens it up to the schedule's `max` (uploads:
+    /// `upload.retryMaxDelayMs`).
+    pub fn delay_ms(&self, n: u32, random01: f64, retry_after_ms: Option<u64>) -> u64 {
+        let cap = self.max_ms.max(0.0).round() as u64;
+        self.jittered(n, random01).max(retry_after_ms.unwrap_or(0).min(cap))
+    }
+
+    /// Like `delay_ms`, but `Retry-After` lengthens the delay only up to this step's
+    /// longest jittered delay (the access gate: failing closed still comes within the
+    /// documented budget).
+    pub fn step_capped_delay_ms(&self, n: u32, random01: f64, retry_after_ms: Option<u64>) -> u64 {
+        let (base, jitter) = self.step(n);
+        let cap = (base * (1.0 + jitter)).max(0.0).round() as u64;
+        self.jittered(n, random01).max(retry_after_ms.unwrap_or(0).min(cap))
+    }
+
+    /// The longest delay of the schedule (`max`).
+    pub fn max_delay_ms(&self) -> u64 {
+        self.max_ms.max(0.0).round() as u64
     }
 }
 
@@ -43,13 +71,13 @@ fn parse_http_date_ms(value: &str) -> Option<u64> {
     if parts.len() != 6 || parts[5] != "GMT" {
         return None;
     }
-    let day: u64 = parts[1].parse().ok()?;
+    let day: u64 = parts[1].parse().ok().filter(|d| (1..=31).contains(d))?;
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let month = MONTHS.iter().position(|m| *m == parts[2])? as u64 + 1;
     let year: u64 = parts[3].parse().ok()?;
     let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    if hms.len() != 3 || year < 1970 {
+    if hms.len() != 3 || !(1970..=9999).contains(&year) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -86,6 +114,38 @@ mod tests {
         let b = Backoff::for_uploads(1000, 60_000);
         assert_eq!(b.delay_ms(0, 0.5, Some(30_000)), 30_000);
         assert_eq!(b.delay_ms(0, 0.5, Some(10)), 1000);
+    }
+
+    #[test]
+    fn retry_after_is_capped_at_the_schedule_max_and_never_overflows() {
+        let b = Backoff::for_uploads(1000, 60_000);
+        assert_eq!(b.delay_ms(0, 0.5, Some(u64::MAX)), 60_000);
+        assert_eq!(parse_retry_after_ms("99999999999999999999999", 0), None, "not a u64: ignored");
+        assert_eq!(b.delay_ms(0, 0.5, parse_retry_after_ms("18446744073709551615", 0)), 60_000);
+        let now = u64::MAX - 10;
+        assert_eq!(now.saturating_add(b.delay_ms(3, 0.5, Some(u64::MAX))), u64::MAX);
+    }
+
+    #[test]
+    fn the_gate_caps_retry_after_at_the_steps_longest_delay() {
+        let b = Backoff { initial_ms: 2000.0, max_ms: 20_000.0, multiplier: 2.0, jitter: 0.25 };
+        assert_eq!(b.step_capped_delay_ms(0, 0.5, Some(3_600_000)), 2_500);
+        assert_eq!(b.step_capped_delay_ms(8, 0.5, Some(u64::MAX)), 25_000);
+        assert_eq!(b.step_capped_delay_ms(0, 0.5, Some(2_200)), 2_200);
+    }
+
+    #[test]
+    fn malformed_dates_are_ignored_instead_of_underflowing() {
+        for value in [
+            "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Thu, 00 Jan 1970 00:00:00 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 99:49:37 GMT",
+            "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_retry_after_ms(value, 0), None, "{value}");
+        }
+        assert_eq!(parse_retry_after_ms("Thu, 01 Jan 1970 00:00:00 GMT", 0), Some(0));
     }
 
     #[test]

@@ -10,11 +10,19 @@ pub struct AnalyticsConfig {
     pub autocapture: bool,
     pub flush_interval_ms: u64,
     pub max_events_per_batch: usize,
+    /// `analytics.maxQueuedBytes`: cap of queued analytics events (memory).
+    pub max_queued_bytes: usize,
 }
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
-        Self { enabled: true, autocapture: true, flush_interval_ms: 10_000, max_events_per_batch: 50 }
+        Self {
+            enabled: true,
+            autocapture: true,
+            flush_interval_ms: 10_000,
+            max_events_per_batch: 50,
+            max_queued_bytes: 4 << 20,
+        }
     }
 }
 
@@ -41,6 +49,8 @@ pub struct ReplayConfig {
     pub error_buffer_ms: u64,
     /// Observer callbacks with more records are replaced by a full snapshot.
     pub mutation_limit: usize,
+    /// `replays.maxQueuedBytes`: cap of queued replay data (memory).
+    pub max_queued_bytes: usize,
 }
 
 impl ReplayConfig {
@@ -75,6 +85,7 @@ impl Default for ReplayConfig {
             mode: ReplayMode::Always,
             error_buffer_ms: 60_000,
             mutation_limit: DEFAULT_MUTATION_LIMIT,
+            max_queued_bytes: 16 << 20,
         }
     }
 }

@@ -9,6 +9,22 @@
 //!   it byte-for-byte (only `sent_at_ms` changes), so a server can deduplicate.
 //! - A batch whose attempt may have reached the server (5xx, network error) is never
 //!   re-cut into new batches, which would defeat that deduplication.
+//! - Identity epochs: `clear()` (the host's sign-out) starts a new epoch. Every `Send`
+//!   names its epoch, and the shell sends a batch only if, after resolving the session
+//!   for that very request, the epoch is unchanged (`is_current`): nothing captured
+//!   before `clear()` leaves after it, and nothing captured after it leaves with a
+//!   session resolved before it.
+//! - Bounded: each stream's queued bytes are capped (`set_max_queued_bytes`); above the
+//!   cap the oldest waiting batches are dropped and counted (`poll_warning` says so once).
+//!
+//! Kinds of method, in the order a driver uses them:
+//! - commands: `capture`, `seal_stream`, `make_everything_due`, `clear`, `adopt`;
+//! - `poll_*` (what to do next): `take_next_due_of` / `take_due` (what to send now),
+//!   `next_wakeup_ms` (when to wake), `plan_keepalive` (the unload path),
+//!   `persisted_copy` (what to write to storage), `poll_warning` (what to tell the host);
+//! - `handle_*` / outcomes: `complete`, `keepalive_answered`, `handle_session`,
+//!   `handle_copy_write`, `handle_copy_taken`;
+//! - getters: `stats`, `epoch`, `is_current`, `has_copy`.
 
 use crate::core::backoff::Backoff;
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
@@ -85,6 +101,57 @@ struct QueuedBatch {
     delivery: Delivery,
     /// An attempt may have reached the server (5xx or network error): never re-cut.
     maybe_delivered: bool,
+    /// Bytes of the events (what the byte cap counts).
+    bytes: usize,
+    /// Answered 401 with the session of this fingerprint: waits for another session.
+    unauthorized_for: Option<u64>,
+    /// The body sent by the first attempt; every later attempt sends it unchanged.
+    body: Option<String>,
+    /// Keepalive bytes this batch holds in flight.
+    keepalive_bytes: usize,
+}
+
+impl QueuedBatch {
+    fn new(content: BatchContent) -> Self {
+        let bytes = content.events.iter().map(String::len).sum();
+        QueuedBatch {
+            content,
+            failed_attempts: 0,
+            next_attempt_at_ms: 0,
+            delivery: Delivery::Waiting,
+            maybe_delivered: false,
+            bytes,
+            unauthorized_for: None,
+            body: None,
+            keepalive_bytes: 0,
+        }
+    }
+
+    /// The body every attempt sends, built at the first.
+    fn claim_body(&mut self, now_ms: u64) -> String {
+        self.body.get_or_insert_with(|| self.content.body(now_ms)).clone()
+    }
+
+    fn body_len(&self, now_ms: u64) -> usize {
+        self.body.as_ref().map_or_else(|| self.content.body_len(now_ms), String::len)
+    }
+
+    fn send(&mut self, now_ms: u64, epoch: u64) -> Send {
+        Send {
+            batch_id: self.content.batch_id.clone(),
+            stream: self.content.stream,
+            body: self.claim_body(now_ms),
+            events: self.content.events.len(),
+            epoch,
+        }
+    }
+}
+
+fn index(stream: Stream) -> usize {
+    match stream {
+        Stream::Analytics => 0,
+        Stream::Replay => 1,
+    }
 }
 
 #[derive(Debug, Default)]
@@ -93,12 +160,14 @@ struct Buffer {
     bytes: usize,
 }
 
-/// Counters of `stats()` (analytics events only).
+/// Counters of `stats()`: analytics events (`queued + delivered + dropped` = captured),
+/// and replay events dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stats {
     pub queued_events: usize,
     pub delivered_events: u64,
     pub dropped_events: u64,
+    pub dropped_replay_events: u64,
 }
 
 /// A batch the shell should send now.
@@ -106,8 +175,22 @@ pub struct Stats {
 pub struct Send {
     pub batch_id: String,
     pub stream: Stream,
+    /// Built once per batch: every attempt sends these exact bytes (`sent_at_ms` is the
+    /// time of the first attempt), so the shell may compress it once and reuse that.
     pub body: String,
     pub events: usize,
+    /// The identity epoch the batch belongs to (see the module docs).
+    pub epoch: u64,
+}
+
+/// Something the host should hear about once (`console.warn`), polled by the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Warning {
+    /// The stream's queue passed its byte cap: the oldest batches are being dropped.
+    QueueFull { stream: Stream },
+    /// Replay batches were left out of storage (budget or quota) and dropped.
+    ReplayNotPersisted { events: usize },
 }
 
 /// A source of 16 random bytes (ids and jitter).
@@ -124,6 +207,20 @@ pub struct Outbox {
     queue: Vec<QueuedBatch>,
     delivered: u64,
     dropped: u64,
+    dropped_replay: u64,
+    epoch: u64,
+    /// Per stream: bytes of events in its buffer and batches (kept by `recount`).
+    queued_bytes: [usize; 2],
+    max_queued_bytes: [usize; 2],
+    /// Fingerprint of the session the shell resolved last (`handle_session`).
+    session: Option<u64>,
+    keepalive_in_flight: usize,
+    /// Per stream: ids in the copy in storage (`None`: no copy of ours there).
+    copies: [Option<Vec<String>>; 2],
+    /// Per stream: ids in the copy the shell is writing (`persisted_copy`).
+    pending_copies: [Vec<String>; 2],
+    warnings: Vec<Warning>,
+    warned_full: [bool; 2],
 }
 
 /// Header line of the persisted format.
@@ -149,6 +246,71 @@ impl Outbox {
             queue: Vec::new(),
             delivered: 0,
             dropped: 0,
+            dropped_replay: 0,
+            epoch: 0,
+            queued_bytes: [0; 2],
+            max_queued_bytes: [usize::MAX; 2],
+            session: None,
+            keepalive_in_flight: 0,
+            copies: [None, None],
+            pending_copies: [Vec::new(), Vec::new()],
+            warnings: Vec::new(),
+            warned_full: [false; 2],
+        }
+    }
+
+    /// `analytics.maxQueuedBytes` / `replays.maxQueuedBytes`.
+    pub fn set_max_queued_bytes(&mut self, stream: Stream, bytes: usize) {
+        self.max_queued_bytes[index(stream)] = bytes;
+        self.enforce_cap(stream);
+    }
+
+    /// The current identity epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Whether a batch of `epoch` may still be sent (no `clear()` since).
+    pub fn is_current(&self, epoch: u64) -> bool {
+        self.epoch == epoch
+    }
+
+    /// A warning to show the host, once each.
+    pub fn poll_warning(&mut self) -> Option<Warning> {
+        (!self.warnings.is_empty()).then(|| self.warnings.remove(0))
+    }
+
+    /// Recomputes the per-stream byte counts after a change of the queue.
+    fn recount(&mut self) {
+        self.queued_bytes = [self.analytics.bytes, self.replay.bytes];
+        for batch in &self.queue {
+            self.queued_bytes[index(batch.content.stream)] += batch.bytes;
+        }
+    }
+
+    /// Drops the oldest waiting batches of `stream` while it is over its cap (and, when
+    /// every batch is in flight, what is buffered).
+    fn enforce_cap(&mut self, stream: Stream) {
+        let i = index(stream);
+        let mut dropped_any = false;
+        while self.queued_bytes[i] > self.max_queued_bytes[i] {
+            let oldest =
+                self.queue.iter().position(|b| b.content.stream == stream && b.delivery == Delivery::Waiting);
+            match oldest {
+                Some(at) => {
+                    let batch = self.queue.remove(at);
+                    self.queued_bytes[i] -= batch.bytes;
+                    self.count_dropped(stream, batch.content.events.len());
+                    dropped_any = true;
+                }
+                None if !self.buffer(stream).events.is_empty() => {
+                    self.seal(stream);
+                }
+                None => break,
+            }
+        }
+        if dropped_any && !std::mem::replace(&mut self.warned_full[i], true) {
+            self.warnings.push(Warning::QueueFull { stream });
         }
     }
 
@@ -198,22 +360,24 @@ impl Outbox {
         let cost = BatchContent::event_cost(&event_json);
         let room = stream.max_body_bytes() - Self::empty_body_bytes(stream);
         if cost > room {
-            if stream == Stream::Analytics {
-                self.dropped += 1;
-            }
+            self.count_dropped(stream, 1);
             return Captured::DroppedTooLarge { bytes: event_json.len() };
         }
         let mut formed = false;
-        if self.buffer(stream).bytes + cost > room {
+        let buffer = self.buffer(stream);
+        if buffer.bytes + buffer.events.len() + cost > room {
             formed |= self.seal(stream);
         }
         let max_events = self.max_events(stream);
+        let len = event_json.len();
         let buffer = self.buffer(stream);
-        buffer.bytes += cost;
+        buffer.bytes += len;
         buffer.events.push(event_json);
-        if buffer.events.len() >= max_events {
+        self.queued_bytes[index(stream)] += len;
+        if self.buffer(stream).events.len() >= max_events {
             formed |= self.seal(stream);
         }
+        self.enforce_cap(stream);
         if formed {
             Captured::BatchFormed
         } else {
@@ -253,13 +417,7 @@ impl Outbox {
     }
 
     fn enqueue(&mut self, content: BatchContent) {
-        self.queue.push(QueuedBatch {
-            content,
-            failed_attempts: 0,
-            next_attempt_at_ms: 0,
-            delivery: Delivery::Waiting,
-            maybe_delivered: false,
-        });
+        self.queue.push(QueuedBatch::new(content));
     }
 
     /// Forms batches of everything buffered (the periodic flush, `flush()`, unload).
@@ -311,12 +469,7 @@ impl Outbox {
                 && only.map_or(true, |stream| b.content.stream == stream)
         })?;
         batch.delivery = Delivery::InFlight;
-        Some(Send {
-            batch_id: batch.content.batch_id.clone(),
-            stream: batch.content.stream,
-            body: batch.content.body(now_ms),
-            events: batch.content.events.len(),
-        })
+        Some(batch.send(now_ms, self.epoch))
     }
 
     /// When the next waiting batch becomes due, if any (the shell sets a timer).
@@ -335,13 +488,25 @@ impl Outbox {
             Outcome::Status { code, .. } => Some(code),
             _ => None,
         };
-        match (outcome, code) {
+        let verdict = match (outcome, code) {
             (_, Some(200..=299)) => {
                 self.queue.remove(index);
                 if stream == Stream::Analytics {
                     self.delivered += events as u64;
                 }
                 Verdict::Delivered { stream, events }
+            }
+            (_, Some(401)) => {
+                // Retrying with the same session would loop: wait for another one
+                // (`handle_session`), or the longest backoff.
+                let at_ms = now_ms.saturating_add(self.backoff.max_delay_ms());
+                let session = self.session.unwrap_or(0);
+                let batch = &mut self.queue[index];
+                batch.failed_attempts = batch.failed_attempts.saturating_add(1);
+                batch.next_attempt_at_ms = at_ms;
+                batch.delivery = Delivery::Waiting;
+                batch.unauthorized_for = Some(session);
+                Verdict::Retry { at_ms }
             }
             (_, Some(400 | 422)) => {
                 self.queue.remove(index);
@@ -365,19 +530,38 @@ impl Outbox {
                 let random = self.random01();
                 let batch = &mut self.queue[index];
                 let delay = self.backoff.delay_ms(batch.failed_attempts, random, retry_after_ms);
-                batch.failed_attempts += 1;
-                batch.next_attempt_at_ms = now_ms + delay;
+                batch.failed_attempts = batch.failed_attempts.saturating_add(1);
+                batch.next_attempt_at_ms = now_ms.saturating_add(delay);
                 batch.delivery = Delivery::Waiting;
                 batch.maybe_delivered |=
                     matches!(outcome, Outcome::NetworkError) || code.is_some_and(|c| c >= 500);
                 Verdict::Retry { at_ms: batch.next_attempt_at_ms }
             }
+        };
+        self.recount();
+        verdict
+    }
+
+    /// The shell resolved a session for a request (`fingerprint`: a hash of its tokens,
+    /// 0 when signed out). Batches answered 401 under another session are due at once.
+    /// Returns whether any became due.
+    pub fn handle_session(&mut self, fingerprint: u64) -> bool {
+        self.session = Some(fingerprint);
+        let mut woke = false;
+        for batch in &mut self.queue {
+            if batch.unauthorized_for.is_some_and(|f| f != fingerprint) {
+                batch.unauthorized_for = None;
+                batch.next_attempt_at_ms = 0;
+                woke = true;
+            }
         }
+        woke
     }
 
     fn count_dropped(&mut self, stream: Stream, events: usize) {
-        if stream == Stream::Analytics {
-            self.dropped += events as u64;
+        match stream {
+            Stream::Analytics => self.dropped += events as u64,
+            Stream::Replay => self.dropped_replay += events as u64,
         }
     }
 
@@ -410,7 +594,7 @@ impl Outbox {
     /// What is not picked stays in the outbox for `persisted()`.
     pub fn plan_keepalive(&mut self, now_ms: u64, budget_bytes: usize) -> Vec<Send> {
         self.seal_buffers();
-        let mut left = budget_bytes;
+        let mut left = budget_bytes.saturating_sub(self.keepalive_in_flight);
         let mut sends = Vec::new();
         let mut index = 0;
         while index < self.queue.len() {
@@ -419,26 +603,25 @@ impl Outbox {
                 index += 1;
                 continue;
             }
-            let len = batch.content.body_len(now_ms);
-            if len > left && !batch.maybe_delivered {
+            let len = batch.body_len(now_ms);
+            if len > left && !batch.maybe_delivered && batch.body.is_none() {
                 self.cut_to_fit(index, now_ms, left);
             }
+            let epoch = self.epoch;
             let batch = &mut self.queue[index];
-            let len = batch.content.body_len(now_ms);
+            let len = batch.body_len(now_ms);
             if len <= left {
                 left -= len;
                 batch.delivery = Delivery::HandedToKeepalive;
                 // From now on the server may hold it: never re-cut it into new batches.
                 batch.maybe_delivered = true;
-                sends.push(Send {
-                    batch_id: batch.content.batch_id.clone(),
-                    stream: batch.content.stream,
-                    body: batch.content.body(now_ms),
-                    events: batch.content.events.len(),
-                });
+                batch.keepalive_bytes = len;
+                self.keepalive_in_flight += len;
+                sends.push(batch.send(now_ms, epoch));
             }
             index += 1;
         }
+        self.recount();
         sends
     }
 
@@ -464,7 +647,10 @@ impl Outbox {
         for (offset, events) in [first, rest].into_iter().enumerate() {
             let batch_id = self.new_id();
             let content = BatchContent { batch_id, events, ..batch.content.clone_without_events() };
-            self.queue.insert(index + offset, QueuedBatch { content, ..batch_shell(&batch) });
+            let mut cut = QueuedBatch::new(content);
+            cut.failed_attempts = batch.failed_attempts;
+            cut.next_attempt_at_ms = batch.next_attempt_at_ms;
+            self.queue.insert(index + offset, cut);
         }
     }
 
@@ -472,8 +658,21 @@ impl Outbox {
     pub fn keepalive_answered(&mut self, batch_id: &str, outcome: Outcome, now_ms: u64) -> Verdict {
         if let Some(batch) = self.queue.iter_mut().find(|b| b.content.batch_id == batch_id) {
             batch.delivery = Delivery::InFlight;
+            self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(batch.keepalive_bytes);
+            batch.keepalive_bytes = 0;
         }
         self.complete(batch_id, outcome, now_ms)
+    }
+
+    /// A keepalive request of a batch no longer here (cleared) ended: its bytes are no
+    /// longer in flight.
+    pub fn keepalive_released(&mut self, bytes: usize) {
+        self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(bytes);
+    }
+
+    /// Keepalive bytes this page has in flight (the browser's 64 KiB counts them all).
+    pub fn keepalive_in_flight(&self) -> usize {
+        self.keepalive_in_flight
     }
 
     /// Everything not yet acknowledged, in a text form a later page can `adopt`; `None`
@@ -481,8 +680,102 @@ impl Outbox {
     /// an unload cancels an ordinary fetch, a keepalive one may fail unseen, and if
     /// either did arrive the server deduplicates the resent copy by `batch_id`.
     pub fn persisted(&self) -> Option<String> {
+        write_persisted(self.queue.iter())
+    }
+
+    /// This stream's copy for storage: its unacknowledged batches, oldest first, as many
+    /// as fit in `budget_bytes`. Analytics batches that do not fit stay in memory (and
+    /// are sent if the page lives); replay batches that do not fit are dropped and
+    /// counted (replay data goes first). `None`: nothing to write (remove the key).
+    /// Report the write with `handle_copy_write`.
+    pub fn persisted_copy(&mut self, stream: Stream, budget_bytes: usize) -> Option<String> {
+        let mut left = budget_bytes;
+        let mut picked = Vec::new();
+        let mut left_out = Vec::new();
+        for (at, batch) in self.queue.iter().enumerate().filter(|(_, b)| b.content.stream == stream) {
+            let cost = batch.bytes + batch.content.events.len() + 200;
+            if cost <= left {
+                left -= cost;
+                picked.push(at);
+            } else if batch.delivery == Delivery::Waiting {
+                left_out.push(at);
+            }
+        }
+        if stream == Stream::Replay {
+            self.drop_replay_batches(&left_out);
+            // Indexes moved: pick again (everything left of this stream fits now, or
+            // is in flight).
+            return self.persisted_copy_unbudgeted(stream);
+        }
+        self.pending_copies[index(stream)] =
+            picked.iter().map(|&at| self.queue[at].content.batch_id.clone()).collect();
+        write_persisted(picked.iter().map(|&at| &self.queue[at]))
+    }
+
+    fn persisted_copy_unbudgeted(&mut self, stream: Stream) -> Option<String> {
+        let batches = self.queue.iter().filter(|b| b.content.stream == stream);
+        self.pending_copies[index(stream)] = batches.clone().map(|b| b.content.batch_id.clone()).collect();
+        write_persisted(batches)
+    }
+
+    fn drop_replay_batches(&mut self, at: &[usize]) {
+        let mut events = 0;
+        for &at in at.iter().rev() {
+            events += self.queue.remove(at).content.events.len();
+        }
+        if events > 0 {
+            self.count_dropped(Stream::Replay, events);
+            self.warnings.push(Warning::ReplayNotPersisted { events });
+            self.recount();
+        }
+    }
+
+    /// The shell wrote (`ok`) or failed to write the copy from `persisted_copy`. A
+    /// failed replay write drops the waiting replay batches of that copy (counted): the
+    /// page is going away and nothing else would keep them. A failed analytics write
+    /// keeps everything in memory.
+    pub fn handle_copy_write(&mut self, stream: Stream, ok: bool) {
+        let ids = std::mem::take(&mut self.pending_copies[index(stream)]);
+        if ok {
+            self.copies[index(stream)] = (!ids.is_empty()).then_some(ids);
+            return;
+        }
+        self.copies[index(stream)] = None;
+        if stream == Stream::Replay {
+            let at: Vec<usize> = (0..self.queue.len())
+                .filter(|&at| {
+                    let b = &self.queue[at];
+                    b.delivery == Delivery::Waiting && ids.contains(&b.content.batch_id)
+                })
+                .collect();
+            self.drop_replay_batches(&at);
+        }
+    }
+
+    /// Whether a copy of this stream written by this page should be in storage.
+    pub fn has_copy(&self, stream: Stream) -> bool {
+        self.copies[index(stream)].is_some()
+    }
+
+    /// Our copy is no longer in storage: another page adopted it and sends those
+    /// batches, so this page forgets them (except those it is sending right now).
+    pub fn handle_copy_taken(&mut self, stream: Stream) {
+        if let Some(ids) = self.copies[index(stream)].take() {
+            self.forget_adopted(&ids);
+        }
+    }
+
+    /// Our copy was removed by us (the page is visible again, or `clear()`).
+    pub fn handle_copy_removed(&mut self, stream: Stream) {
+        self.copies[index(stream)] = None;
+    }
+}
+
+/// The persisted text form of `batches` (`None` when there are none).
+fn write_persisted<'a>(batches: impl Iterator<Item = &'a QueuedBatch>) -> Option<String> {
+    {
         let mut out = String::new();
-        for batch in &self.queue {
+        for batch in batches {
             if out.is_empty() {
                 out.push_str(PERSIST_MAGIC);
                 out.push('\n');
@@ -512,7 +805,9 @@ impl Outbox {
         }
         (!out.is_empty()).then_some(out)
     }
+}
 
+impl Outbox {
     /// Takes over batches persisted by an earlier page; they keep their ids and are due
     /// now. Returns how many batches were adopted.
     pub fn adopt(&mut self, persisted: &str) -> Result<usize, String> {
@@ -542,22 +837,21 @@ impl Outbox {
             if self.queue.iter().any(|q| q.content.batch_id == batch_id) {
                 continue;
             }
-            adopted.push(QueuedBatch {
-                content: BatchContent {
-                    stream,
-                    batch_id: batch_id.to_string(),
-                    segment_id: segment_id.to_string(),
-                    replay_session,
-                    events,
-                },
-                failed_attempts: 0,
-                next_attempt_at_ms: 0,
-                delivery: Delivery::Waiting,
-                maybe_delivered: maybe == "1",
+            let mut batch = QueuedBatch::new(BatchContent {
+                stream,
+                batch_id: batch_id.to_string(),
+                segment_id: segment_id.to_string(),
+                replay_session,
+                events,
             });
+            batch.maybe_delivered = maybe == "1";
+            adopted.push(batch);
         }
         let count = adopted.len();
         self.queue.extend(adopted);
+        self.recount();
+        self.enforce_cap(Stream::Analytics);
+        self.enforce_cap(Stream::Replay);
         Ok(count)
     }
 
@@ -565,6 +859,7 @@ impl Outbox {
     /// unless an attempt of ours is under way.
     pub fn forget_adopted(&mut self, batch_ids: &[String]) {
         self.queue.retain(|b| b.delivery == Delivery::InFlight || !batch_ids.contains(&b.content.batch_id));
+        self.recount();
     }
 
     /// Ids of the batches `persisted()` would write.
@@ -572,14 +867,30 @@ impl Outbox {
         self.queue.iter().map(|b| b.content.batch_id.clone()).collect()
     }
 
-    /// `clearBuffer()`: drops every event not yet acknowledged; in-flight answers that
-    /// arrive later are ignored. Returns the analytics events dropped.
+    /// `clearBuffer()`: drops every event not yet acknowledged (counted) and starts a
+    /// new identity epoch: in-flight answers that arrive later are ignored, claimed
+    /// batches are no longer `is_current`, the session fingerprint is forgotten and so
+    /// are the copies in storage (the shell removes them). Returns the analytics events
+    /// dropped.
     pub fn clear(&mut self) -> usize {
         let queued = self.stats().queued_events;
+        let replay_queued = self.replay.events.len()
+            + self
+                .queue
+                .iter()
+                .filter(|b| b.content.stream == Stream::Replay)
+                .map(|b| b.content.events.len())
+                .sum::<usize>();
         self.analytics = Buffer::default();
         self.replay = Buffer::default();
         self.queue.clear();
         self.dropped += queued as u64;
+        self.dropped_replay += replay_queued as u64;
+        self.epoch += 1;
+        self.session = None;
+        self.copies = [None, None];
+        self.pending_copies = [Vec::new(), Vec::new()];
+        self.recount();
         queued
     }
 
@@ -591,17 +902,12 @@ impl Outbox {
                 .filter(|b| b.content.stream == Stream::Analytics)
                 .map(|b| b.content.events.len())
                 .sum::<usize>();
-        Stats { queued_events: queued, delivered_events: self.delivered, dropped_events: self.dropped }
-    }
-}
-
-fn batch_shell(batch: &QueuedBatch) -> QueuedBatch {
-    QueuedBatch {
-        content: batch.content.clone_without_events(),
-        failed_attempts: batch.failed_attempts,
-        next_attempt_at_ms: batch.next_attempt_at_ms,
-        delivery: batch.delivery,
-        maybe_delivered: batch.maybe_delivered,
+        Stats {
+            queued_events: queued,
+            delivered_events: self.delivered,
+            dropped_events: self.dropped,
+            dropped_replay_events: self.dropped_replay,
+        }
     }
 }
 

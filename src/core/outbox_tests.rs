@@ -102,7 +102,10 @@ fn seed_bug_events_captured_while_the_session_is_slow_or_failing_are_all_deliver
     assert_eq!(outbox.stats().queued_events, 120);
     run_until_idle(&mut outbox, &mut server, now, 21_000);
     assert_eq!(server.stored_events(), (0..120).collect::<Vec<_>>());
-    assert_eq!(outbox.stats(), Stats { queued_events: 0, delivered_events: 120, dropped_events: 0 });
+    assert_eq!(
+        outbox.stats(),
+        Stats { queued_events: 0, delivered_events: 120, dropped_events: 0, ..Stats::default() }
+    );
 }
 
 #[test]
@@ -141,8 +144,15 @@ fn retries_back_off_exponentially_and_honour_retry_after() {
     }
     let send = outbox.take_due(now).pop().unwrap();
     outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after_ms: Some(600_000) }, now);
-    assert_eq!(outbox.next_wakeup_ms(), Some(now + 600_000));
-    assert!(outbox.take_due(now + 599_999).is_empty());
+    let wait = outbox.next_wakeup_ms().unwrap() - now;
+    assert!((60_000..=75_000).contains(&wait), "Retry-After is capped at retryMaxDelayMs: {wait}");
+    // Early in the schedule, a Retry-After longer than the backoff is honoured.
+    let mut outbox = new_outbox(1);
+    outbox.capture(Stream::Analytics, event(0));
+    let send = outbox.take_due(0).pop().unwrap();
+    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after_ms: Some(45_000) }, 0);
+    assert_eq!(outbox.next_wakeup_ms(), Some(45_000));
+    assert!(outbox.take_due(44_999).is_empty());
 }
 
 #[test]
@@ -158,7 +168,10 @@ fn status_400_drops_and_counts_the_batch() {
     assert!(matches!(outbox.complete(&sends[0].batch_id, first, 0), Verdict::Dropped { events: 5, .. }));
     let second = server.answer(&sends[1].body);
     outbox.complete(&sends[1].batch_id, second, 0);
-    assert_eq!(outbox.stats(), Stats { queued_events: 0, delivered_events: 2, dropped_events: 5 });
+    assert_eq!(
+        outbox.stats(),
+        Stats { queued_events: 0, delivered_events: 2, dropped_events: 5, ..Stats::default() }
+    );
     assert_eq!(server.requests.len(), 2, "a 400 is not retried");
 }
 
@@ -357,7 +370,10 @@ fn clear_drops_everything_unacknowledged_and_late_answers_are_ignored() {
     let in_flight = outbox.take_due(0);
     assert_eq!(outbox.clear(), 5);
     assert_eq!(outbox.complete(&in_flight[0].batch_id, ok(), 0), Verdict::Unknown);
-    assert_eq!(outbox.stats(), Stats { queued_events: 0, delivered_events: 0, dropped_events: 5 });
+    assert_eq!(
+        outbox.stats(),
+        Stats { queued_events: 0, delivered_events: 0, dropped_events: 5, ..Stats::default() }
+    );
     assert!(outbox.persisted().is_none());
 }
 
@@ -414,4 +430,238 @@ fn batches_not_yet_claimed_by_a_send_stay_available_to_the_keepalive_planner() {
     let sends = outbox.plan_keepalive(0, 64 * 1024);
     assert_eq!(sends.len(), 3, "the three unclaimed batches leave with keepalive");
     assert!(outbox.persisted().unwrap().contains(&claimed.batch_id), "the claimed one is persisted");
+}
+
+// --- identity epochs, bounds, storage (issue 10) ---
+
+fn replay_event(i: usize, pad: usize) -> String {
+    format!(r#"{{"type":3,"data":{{"i":{i},"pad":"{}"}},"timestamp":{i}}}"#, "r".repeat(pad))
+}
+
+#[test]
+fn clear_starts_a_new_epoch_and_a_claimed_batch_of_the_old_one_is_not_current() {
+    let mut outbox = new_outbox(2);
+    for i in 0..4 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    // User A's batch is claimed; the session is being resolved when A signs out.
+    let a = outbox.take_next_due(0).unwrap();
+    assert!(outbox.is_current(a.epoch));
+    outbox.clear();
+    assert!(!outbox.is_current(a.epoch), "A's claimed batch must not leave after clearBuffer()");
+    // User B's events form batches of the new epoch only.
+    for i in 10..12 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    let b = outbox.take_next_due(0).unwrap();
+    assert!(outbox.is_current(b.epoch) && b.epoch != a.epoch);
+    assert_eq!(body_events(&b.body).1, vec![10, 11]);
+    assert!(outbox.take_next_due(0).is_none(), "nothing of A's is left to send");
+    assert_eq!(outbox.complete(&a.batch_id, ok(), 0), Verdict::Unknown);
+}
+
+#[test]
+fn clear_counts_replay_events_and_forgets_the_session_and_the_copies() {
+    let mut outbox = new_outbox(50);
+    outbox.capture(Stream::Replay, replay_event(0, 10));
+    outbox.capture(Stream::Replay, replay_event(1, 10));
+    outbox.seal_buffers();
+    let copy = outbox.persisted_copy(Stream::Replay, 1 << 20);
+    assert!(copy.is_some());
+    outbox.handle_copy_write(Stream::Replay, true);
+    assert!(outbox.has_copy(Stream::Replay));
+    outbox.clear();
+    assert!(!outbox.has_copy(Stream::Replay));
+    assert_eq!(outbox.stats().dropped_replay_events, 2);
+}
+
+#[test]
+fn a_401_waits_for_another_session_or_the_longest_backoff_instead_of_looping() {
+    let mut outbox = outbox_with_one_event();
+    assert!(!outbox.handle_session(111));
+    let send = outbox.take_next_due(0).unwrap();
+    assert!(matches!(outbox.complete(&send.batch_id, status(401), 1_000), Verdict::Retry { at_ms: 61_000 }));
+    assert!(!outbox.has_due(60_999), "not retried with the rejected session");
+    assert!(!outbox.handle_session(111), "the same session again: still waiting");
+    assert!(!outbox.has_due(1_001));
+    assert!(outbox.handle_session(222), "another session: due at once");
+    assert!(outbox.has_due(1_001));
+    let again = outbox.take_next_due(1_001).unwrap();
+    assert_eq!(again.batch_id, send.batch_id);
+}
+
+#[test]
+fn a_batch_is_serialized_once_every_attempt_sends_the_same_bytes() {
+    let mut outbox = outbox_with_one_event();
+    let first = outbox.take_next_due(5).unwrap();
+    outbox.complete(&first.batch_id, status(503), 5);
+    outbox.make_everything_due();
+    let second = outbox.take_next_due(90_000).unwrap();
+    assert_eq!(first.body, second.body, "the body (and its gzip) is reused, sent_at_ms of the first attempt");
+    outbox.complete(&second.batch_id, Outcome::NetworkError, 90_000);
+    let keepalive = outbox.plan_keepalive(100_000, 65_536);
+    assert_eq!(keepalive[0].body, first.body);
+}
+
+#[test]
+fn the_byte_cap_drops_the_oldest_batches_counts_them_and_warns_once() {
+    let mut outbox = new_outbox(10);
+    outbox.set_max_queued_bytes(Stream::Analytics, 20_000);
+    outbox.set_max_queued_bytes(Stream::Replay, 50_000);
+    let in_flight = {
+        outbox.capture(Stream::Analytics, event(0));
+        outbox.seal_buffers();
+        outbox.take_next_due(0).unwrap()
+    };
+    for i in 1..2_000 {
+        outbox.capture(Stream::Analytics, event(i));
+        outbox.capture(Stream::Replay, replay_event(i, 100));
+        let bytes = outbox.queued_bytes;
+        assert!(bytes[0] <= 20_000 && bytes[1] <= 50_000, "event {i}: {bytes:?}");
+    }
+    let warnings: BTreeSet<String> =
+        std::iter::from_fn(|| outbox.poll_warning()).map(|w| format!("{w:?}")).collect();
+    assert_eq!(
+        warnings,
+        ["QueueFull { stream: Analytics }", "QueueFull { stream: Replay }"].map(String::from).into(),
+        "one warning per stream"
+    );
+    let stats = outbox.stats();
+    assert!(stats.dropped_events > 1_500 && stats.dropped_replay_events > 1_500);
+    assert_eq!(stats.queued_events as u64 + stats.delivered_events + stats.dropped_events, 2_000);
+    // The batch in flight was never dropped; the newest events are kept.
+    assert_eq!(
+        outbox.complete(&in_flight.batch_id, ok(), 0),
+        Verdict::Delivered { stream: Stream::Analytics, events: 1 }
+    );
+    outbox.make_everything_due();
+    let kept: Vec<u64> = outbox
+        .take_due(0)
+        .iter()
+        .filter(|s| s.stream == Stream::Analytics)
+        .flat_map(|s| body_events(&s.body).1)
+        .collect();
+    assert_eq!(kept.last(), Some(&1_999));
+}
+
+#[test]
+fn every_analytics_event_is_queued_delivered_or_dropped_whatever_happens() {
+    let mut seed = 11;
+    for round in 0..100 {
+        let mut outbox = new_outbox(1 + (lcg(&mut seed) % 20) as usize);
+        outbox.set_max_queued_bytes(Stream::Analytics, 2_000 + (lcg(&mut seed) % 20_000) as usize);
+        let mut captured = 0u64;
+        let mut now = 0;
+        let mut in_flight: Vec<Send> = Vec::new();
+        for _ in 0..400 {
+            now += lcg(&mut seed) % 3_000;
+            match lcg(&mut seed) % 10 {
+                0..=4 => {
+                    outbox.capture(Stream::Analytics, event(captured as usize));
+                    captured += 1;
+                }
+                5 => in_flight.extend(outbox.take_due(now)),
+                6 => {
+                    if !in_flight.is_empty() {
+                        let send = in_flight.remove((lcg(&mut seed) as usize) % in_flight.len());
+                        let outcome =
+                            [ok(), status(503), status(401), status(400), status(413), Outcome::NetworkError]
+                                [(lcg(&mut seed) % 6) as usize];
+                        outbox.complete(&send.batch_id, outcome, now);
+                    }
+                }
+                7 => {
+                    outbox.handle_session(lcg(&mut seed) % 3);
+                }
+                8 => {
+                    for send in outbox.plan_keepalive(now, 65_536) {
+                        let outcome = [ok(), status(503)][(lcg(&mut seed) % 2) as usize];
+                        outbox.keepalive_answered(&send.batch_id, outcome, now);
+                    }
+                }
+                _ => {
+                    if lcg(&mut seed) % 20 == 0 {
+                        outbox.clear();
+                        in_flight.clear();
+                    } else {
+                        outbox.seal_buffers();
+                    }
+                }
+            }
+            let s = outbox.stats();
+            assert_eq!(
+                s.queued_events as u64 + s.delivered_events + s.dropped_events,
+                captured,
+                "round {round}"
+            );
+        }
+    }
+}
+
+#[test]
+fn replay_data_goes_first_when_storage_is_short_and_is_counted() {
+    let mut outbox = new_outbox(5);
+    for i in 0..10 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    for i in 0..5 {
+        outbox.capture(Stream::Replay, replay_event(i, 5_000));
+        outbox.seal_buffers();
+    }
+    // A replay budget for about two batches: the oldest fit, the rest are dropped.
+    let copy = outbox.persisted_copy(Stream::Replay, 11_000).unwrap();
+    outbox.handle_copy_write(Stream::Replay, true);
+    assert_eq!(copy.matches("\nB\t").count(), 2);
+    assert_eq!(outbox.stats().dropped_replay_events, 3);
+    assert_eq!(outbox.poll_warning(), Some(Warning::ReplayNotPersisted { events: 3 }));
+    // The replay write then fails (quota): those are dropped too, counted.
+    let _ = outbox.persisted_copy(Stream::Replay, 11_000);
+    outbox.handle_copy_write(Stream::Replay, false);
+    assert_eq!(outbox.stats().dropped_replay_events, 5);
+    // A failed analytics write keeps every event in memory, and the page does not
+    // mistake the missing copy for an adoption by another page.
+    let _ = outbox.persisted_copy(Stream::Analytics, 1 << 20).unwrap();
+    outbox.handle_copy_write(Stream::Analytics, false);
+    assert!(!outbox.has_copy(Stream::Analytics));
+    outbox.handle_copy_taken(Stream::Analytics);
+    assert_eq!(outbox.stats().queued_events, 10);
+}
+
+#[test]
+fn a_copy_adopted_by_another_page_is_forgotten_here() {
+    let mut outbox = new_outbox(5);
+    for i in 0..10 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    let claimed = outbox.take_next_due(0).unwrap();
+    let copy = outbox.persisted_copy(Stream::Analytics, 1 << 20).unwrap();
+    outbox.handle_copy_write(Stream::Analytics, true);
+    let mut other = outbox_adopting(Some(&copy));
+    other.make_everything_due();
+    assert_eq!(other.take_due(0).len(), 2);
+    outbox.handle_copy_taken(Stream::Analytics);
+    assert_eq!(outbox.stats().queued_events, 5, "only the batch this page is sending stays");
+    assert_eq!(
+        outbox.complete(&claimed.batch_id, ok(), 0),
+        Verdict::Delivered { stream: Stream::Analytics, events: 5 }
+    );
+}
+
+#[test]
+fn keepalive_bytes_in_flight_are_counted_across_unloads_until_answered() {
+    let mut outbox = new_outbox(500);
+    for i in 0..300 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    let first = outbox.plan_keepalive(0, 8_000);
+    let first_bytes: usize = first.iter().map(|s| s.body.len()).sum();
+    assert_eq!(outbox.keepalive_in_flight(), first_bytes);
+    for i in 300..600 {
+        outbox.capture(Stream::Analytics, event(i));
+    }
+    let second = outbox.plan_keepalive(0, 8_000);
+    let second_bytes: usize = second.iter().map(|s| s.body.len()).sum();
+    assert!(first_bytes + second_bytes <= 8_000);
+    outbox.keepalive_answered(&first[0].batch_id, ok(), 0);
+    assert_eq!(outbox.keepalive_in_flight(), second_bytes);
 }

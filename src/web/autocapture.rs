@@ -151,6 +151,9 @@ impl PageViews {
 // beyond them, so a click on `<body>` does not copy the page. Rust masks, trims and
 // cuts them.
 #[wasm_bindgen(inline_js = r#"
+// JSON.stringify writes a lone surrogate as an escape (\udXXX) that strict parsers reject
+// (and so the whole batch): U+FFFD instead. Escaped backslashes before it are kept.
+const wellFormed = (json) => json.replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, "$1\\ufffd");
 function inTree(e, s) { try { return !!e.closest(s); } catch (_) { return true; } }
 function across(e, s) {
   for (let n = e; n; ) {
@@ -179,7 +182,7 @@ export function clickData(event, block, mask, maskAll) {
     parts.push(classes.length ? `${tag}.${classes.join(".")}` : tag);
   }
   const anchor = target.closest("a[href]");
-  const out = [JSON.stringify({
+  const out = [wellFormed(JSON.stringify({
     tag_name: target.tagName.toLowerCase(),
     href: anchor ? anchor.getAttribute("href") : null,
     selector: parts.reverse().join(" > "),
@@ -189,7 +192,7 @@ export function clickData(event, block, mask, maskAll) {
     page_y: event.pageY,
     viewport_width: window.innerWidth,
     viewport_height: window.innerHeight,
-  })];
+  }))];
   if (across(target, block)) return out;
   out.push(true);
   if (target.localName === "textarea") return out;

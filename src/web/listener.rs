@@ -12,6 +12,15 @@ pub struct Listener {
     callback: Closure<dyn FnMut(web_sys::Event)>,
 }
 
+/// After an internal error (`poison`) the SDK's listeners do nothing.
+fn guarded(mut handler: impl FnMut(web_sys::Event) + 'static) -> Closure<dyn FnMut(web_sys::Event)> {
+    Closure::new(move |event| {
+        if !crate::web::poison::failed() {
+            handler(event)
+        }
+    })
+}
+
 impl Listener {
     /// A passive listener (it never calls `preventDefault`).
     pub fn new(
@@ -20,7 +29,7 @@ impl Listener {
         capture: bool,
         handler: impl FnMut(web_sys::Event) + 'static,
     ) -> Self {
-        Self::attach(target, event_type, capture, true, Closure::new(handler))
+        Self::attach(target, event_type, capture, true, guarded(handler))
     }
 
     /// A listener with the browser's default for `passive` (`addEventListener(type, f,
@@ -31,7 +40,7 @@ impl Listener {
         capture: bool,
         handler: impl FnMut(web_sys::Event) + 'static,
     ) -> Self {
-        Self::attach(target, event_type, capture, false, Closure::new(handler))
+        Self::attach(target, event_type, capture, false, guarded(handler))
     }
 
     fn attach(

@@ -5,6 +5,7 @@ pub mod autocapture;
 pub mod gate;
 pub mod listener;
 pub mod options;
+pub mod poison;
 pub mod privacy;
 pub mod recorder;
 pub mod replay;

@@ -102,6 +102,11 @@ impl<'a> Fields<'a> {
         Ok(self.number_or(name, default as f64, 1.0, 2_147_483_647.0)?.round() as u64)
     }
 
+    /// A byte cap: at least 64 KiB (one analytics batch), at most 1 GiB.
+    fn bytes_or(&self, name: &str, default: usize) -> Result<usize, JsValue> {
+        Ok(self.number_or(name, default as f64, 65_536.0, 1_073_741_824.0)?.round() as usize)
+    }
+
     fn optional_function(&self, name: &str) -> Result<Option<Function>, JsValue> {
         let value = self.get(name);
         if value.is_undefined() || value.is_null() {
@@ -175,6 +180,7 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                     1.0,
                     500.0,
                 )? as usize,
+                max_queued_bytes: f.bytes_or("maxQueuedBytes", d.max_queued_bytes)?,
             }
         }
     };
@@ -206,6 +212,7 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                     .unwrap_or(d.mode),
                 error_buffer_ms: f.millis_or("errorBufferMs", d.error_buffer_ms)?,
                 mutation_limit: f.number_or("mutationLimit", d.mutation_limit as f64, 1.0, 1e9)? as usize,
+                max_queued_bytes: f.bytes_or("maxQueuedBytes", d.max_queued_bytes)?,
             }
         }
     };

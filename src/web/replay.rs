@@ -20,6 +20,10 @@ const SESSION_CHECK_MS: u32 = 5_000;
 
 pub struct ReplayDriver {
     recorder: Rc<Recorder>,
+    uploader: Uploader,
+    key: String,
+    /// The browser session the recorder writes to.
+    current_id: Rc<std::cell::RefCell<String>>,
     _intervals: Vec<Interval>,
 }
 
@@ -77,22 +81,41 @@ impl ReplayDriver {
         }));
         let session_recorder = recorder.clone();
         let idle_timeout_ms = config.idle_timeout_ms;
-        let mut current_id = session.session_id;
+        let current_id = Rc::new(std::cell::RefCell::new(session.session_id));
+        let (key_for_check, id_for_check, uploader_for_check) =
+            (key.clone(), current_id.clone(), uploader.clone());
         // Short idle timeouts (tests, kiosks) are checked often enough to honour them.
         let check_every_ms = SESSION_CHECK_MS.min((idle_timeout_ms / 4).max(10) as u32);
         intervals.push(Interval::new(check_every_ms, move || {
             let (session, rotated) =
-                current_session(&key, idle_timeout_ms, session_recorder.last_activity_ms());
-            if rotated || session.session_id != current_id {
+                current_session(&key_for_check, idle_timeout_ms, session_recorder.last_activity_ms());
+            if rotated || session.session_id != *id_for_check.borrow() {
                 // A new session (ours after idling, or one another tab began) must be
                 // playable on its own: it starts with Meta + FullSnapshot.
                 session_recorder.flush_pending();
-                uploader.set_replay_session(replay_session(&session));
+                uploader_for_check.set_replay_session(replay_session(&session));
                 session_recorder.checkout();
-                current_id = session.session_id;
+                *id_for_check.borrow_mut() = session.session_id;
             }
         }));
-        Some(ReplayDriver { recorder, _intervals: intervals })
+        Some(ReplayDriver { recorder, uploader, key, current_id, _intervals: intervals })
+    }
+
+    /// `clearBuffer()`: what the recorder holds is handed over (to be dropped with the
+    /// rest), then a new browser session starts, playable on its own: a fresh id, then
+    /// Meta and FullSnapshot. Call `before_clear` before the uploader's `clear()` and
+    /// `after_clear` after it.
+    pub fn before_clear(&self) {
+        self.recorder.flush_pending();
+    }
+
+    pub fn after_clear(&self) {
+        let now = now_ms();
+        let (session, _) = BrowserSession::resume_or_start(None, now, now, u64::MAX, new_uuid);
+        storage::set(&self.key, &session.to_json());
+        self.uploader.set_replay_session(replay_session(&session));
+        *self.current_id.borrow_mut() = session.session_id;
+        self.recorder.checkout();
     }
 
     /// Hands sampled events still held by the recorder to the uploader.

@@ -4,7 +4,7 @@
 //! gate) resolve it, and the last resolved session is remembered so the unload path can
 //! send synchronously.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -37,11 +37,20 @@ pub struct SessionSource {
     callback: js_sys::Function,
     /// `Some(last)` once any call resolved; `last` may be `None` (signed out).
     last: Rc<RefCell<Option<Option<AnalyticsSession>>>>,
+    /// Bumped by `forget()`: a call that began before is not remembered.
+    generation: Rc<Cell<u64>>,
 }
 
 impl SessionSource {
     pub fn new(callback: js_sys::Function) -> Self {
-        Self { callback, last: Rc::new(RefCell::new(None)) }
+        Self { callback, last: Rc::new(RefCell::new(None)), generation: Rc::new(Cell::new(0)) }
+    }
+
+    /// `clearBuffer()`: the cached session is forgotten, and so is the answer of any
+    /// call under way (it may be the previous user's).
+    pub fn forget(&self) {
+        self.generation.set(self.generation.get() + 1);
+        *self.last.borrow_mut() = None;
     }
 
     /// The last session resolved, if any call ever resolved.
@@ -51,6 +60,7 @@ impl SessionSource {
 
     /// Calls the host's callback and awaits it (at most `SESSION_TIMEOUT_MS`).
     pub async fn resolve(&self) -> Result<Option<AnalyticsSession>, SessionError> {
+        let generation = self.generation.get();
         let result = match self.callback.call0(&JsValue::NULL) {
             Ok(value) => value,
             Err(e) => return Err(SessionError::Threw(error_message(&e))),
@@ -77,7 +87,9 @@ impl SessionSource {
             result
         };
         let session = parse_session(&value)?;
-        *self.last.borrow_mut() = Some(session.clone());
+        if self.generation.get() == generation {
+            *self.last.borrow_mut() = Some(session.clone());
+        }
         Ok(session)
     }
 }

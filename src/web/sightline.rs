@@ -16,6 +16,7 @@ use crate::web::autocapture::{event_json, Autocapture};
 use crate::web::gate::GateShell;
 use crate::web::listener::Listener;
 use crate::web::options;
+use crate::web::poison;
 use crate::web::privacy::Privacy;
 use crate::web::replay::ReplayDriver;
 use crate::web::session::SessionSource;
@@ -58,6 +59,8 @@ impl Sightline {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "SightlineOptions")] options: JsValue,
     ) -> Result<Sightline, JsValue> {
+        poison::install();
+        poison::check()?;
         let (config, callbacks) = options::parse(&options)?;
         let session = SessionSource::new(callbacks.get_analytics_session.clone());
         let endpoint = Endpoint {
@@ -70,6 +73,8 @@ impl Sightline {
         let outbox =
             Outbox::new(new_uuid(), config.analytics.max_events_per_batch, backoff, Box::new(random_bytes));
         let uploader = Uploader::new(outbox, endpoint, session.clone());
+        uploader.set_max_queued_bytes(Stream::Analytics, config.analytics.max_queued_bytes);
+        uploader.set_max_queued_bytes(Stream::Replay, config.replays.max_queued_bytes);
         let gate = config.gate.clone().map(|gate| {
             GateShell::new(
                 gate,
@@ -86,12 +91,13 @@ impl Sightline {
 
     /// Attaches autocapture, timers and the unload listeners, sends what earlier pages
     /// persisted. Idempotent.
-    pub fn start(&self) {
+    pub fn start(&self) -> Result<(), JsValue> {
+        poison::check()?;
         let inner = &self.inner;
         if inner.running.borrow().is_some() {
-            return;
+            return Ok(());
         }
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else { return Ok(()) };
         let uploader = inner.uploader.clone();
         // Warm the session cache so the unload path can send synchronously; capture
         // never waits for it.
@@ -162,12 +168,15 @@ impl Sightline {
                 gate.check().await;
             });
         }
+        Ok(())
     }
 
     /// Sends what is buffered with keepalive (within the budget), persists the rest,
     /// detaches every listener and timer and restores `history`. Idempotent.
-    pub fn stop(&self) {
-        let Some(running) = self.inner.running.borrow_mut().take() else { return };
+    pub fn stop(&self) -> Result<(), JsValue> {
+        poison::check()?;
+        let running = self.inner.running.borrow_mut().take();
+        let Some(running) = running else { return Ok(()) };
         if let Some(replay) = &running.replay {
             replay.flush_pending();
         }
@@ -177,6 +186,7 @@ impl Sightline {
             gate.stop();
         }
         drop(running);
+        Ok(())
     }
 
     /// Queues a custom event. Throws a `TypeError` saying what is wrong with the
@@ -189,6 +199,7 @@ impl Sightline {
         #[wasm_bindgen(js_name = eventType, unchecked_param_type = "string")] event_type: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] data: JsValue,
     ) -> Result<(), JsValue> {
+        poison::check()?;
         let event_type = validate_event_type(&event_type)?;
         let data_json = serialize_track_data(&event_type, &data)?;
         if self.inner.config.analytics.enabled {
@@ -200,50 +211,71 @@ impl Sightline {
     /// Sends everything buffered and queued now; resolves with `{sent, pending}`.
     /// Never rejects because of the network.
     #[wasm_bindgen(unchecked_return_type = "Promise<FlushResult>")]
-    pub fn flush(&self) -> js_sys::Promise {
-        if let Some(replay) = self.inner.running.borrow().as_ref().and_then(|r| r.replay.as_ref()) {
+    pub fn flush(&self) -> Result<js_sys::Promise, JsValue> {
+        poison::check()?;
+        if let Some(replay) = self.replay() {
             replay.flush_pending();
         }
         let uploader = self.inner.uploader.clone();
-        promise(async move {
+        Ok(promise(async move {
             let (sent, pending) = uploader.flush_now().await;
             let result = Object::new();
             Reflect::set(&result, &"sent".into(), &JsValue::from_f64(sent as f64))?;
             Reflect::set(&result, &"pending".into(), &JsValue::from_f64(pending as f64))?;
             Ok(result.into())
-        })
+        }))
     }
 
-    /// Drops every event not yet acknowledged (buffers and persisted queue).
+    /// Drops every event not yet acknowledged (buffers and persisted queue, counted) and
+    /// starts a new epoch: nothing captured before is sent after, nothing captured after
+    /// is sent with a session resolved before, and the replay starts a new browser
+    /// session (fresh Meta + FullSnapshot). For sign-out.
     #[wasm_bindgen(js_name = clearBuffer)]
-    pub fn clear_buffer(&self) {
+    pub fn clear_buffer(&self) -> Result<(), JsValue> {
+        poison::check()?;
+        let replay = self.replay();
+        if let Some(replay) = &replay {
+            replay.before_clear();
+        }
         self.inner.uploader.clear();
+        if let Some(replay) = &replay {
+            replay.after_clear();
+        }
+        Ok(())
+    }
+
+    /// The running replay driver, with no borrow kept.
+    fn replay(&self) -> Option<Rc<ReplayDriver>> {
+        self.inner.running.borrow().as_ref().and_then(|r| r.replay.clone())
     }
 
     /// Runs a fresh access check for the current session, superseding older ones;
     /// resolves with the state after the first attempt (retries go on in the background).
     /// Without `accessGate` it resolves with `"unknown"`.
     #[wasm_bindgen(js_name = checkAccess, unchecked_return_type = "Promise<AccessState>")]
-    pub fn check_access(&self) -> js_sys::Promise {
+    pub fn check_access(&self) -> Result<js_sys::Promise, JsValue> {
+        poison::check()?;
         let gate = self.inner.gate.clone();
-        promise(async move {
+        Ok(promise(async move {
             let state = match gate {
                 Some(gate) => gate.check().await,
                 None => "unknown",
             };
             Ok(JsValue::from_str(state))
-        })
+        }))
     }
 
     /// `"unknown" | "granted" | "denied"`.
     #[wasm_bindgen(getter = accessState, unchecked_return_type = "AccessState")]
-    pub fn access_state(&self) -> String {
-        self.inner.gate.as_ref().map(|gate| gate.state()).unwrap_or("unknown").to_string()
+    pub fn access_state(&self) -> Result<String, JsValue> {
+        poison::check()?;
+        Ok(self.inner.gate.as_ref().map(|gate| gate.state()).unwrap_or("unknown").to_string())
     }
 
-    /// `{queuedEvents, deliveredEvents, droppedEvents}` for this page (analytics).
+    /// `{queuedEvents, deliveredEvents, droppedEvents, droppedReplayEvents}` for this page.
     #[wasm_bindgen(unchecked_return_type = "SightlineStats")]
-    pub fn stats(&self) -> JsValue {
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        poison::check()?;
         let stats = self.inner.uploader.stats();
         let result = Object::new();
         let set = |key: &str, value: f64| {
@@ -252,7 +284,8 @@ impl Sightline {
         set("queuedEvents", stats.queued_events as f64);
         set("deliveredEvents", stats.delivered_events as f64);
         set("droppedEvents", stats.dropped_events as f64);
-        result.into()
+        set("droppedReplayEvents", stats.dropped_replay_events as f64);
+        Ok(result.into())
     }
 }
 
@@ -286,11 +319,13 @@ export function serializeTrackData(data, context) {
     throw new TypeError(`${context}: data must be a plain object, not a class instance`);
   }
   try {
+    // A lone surrogate (JSON.stringify escapes it as \udXXX, which strict parsers reject,
+    // losing the whole batch) becomes U+FFFD.
     return JSON.stringify(data, (key, value) => {
       const t = typeof value;
       if (t === "function" || t === "symbol") throw new TypeError(`the value at key "${key}" is ${article(t)}`);
       return value;
-    });
+    }).replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, "$1\\ufffd");
   } catch (e) {
     throw new TypeError(`${context}: data is not JSON-serializable: ${e && e.message}`);
   }

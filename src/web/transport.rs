@@ -65,23 +65,16 @@ impl Endpoint {
         Ok((format!("{}{path}", self.api_base_url), init))
     }
 
-    /// POSTs `body` (gzipped when the browser can), with a timeout. Never fails: every
+    /// POSTs a body as sent (`gzip`: it is gzipped), with a timeout. Never fails: every
     /// failure is an `Outcome`.
     pub async fn post(
         &self,
         path: &str,
         session: Option<&AnalyticsSession>,
-        body: &str,
-        max_sent_bytes: usize,
+        payload: &Uint8Array,
+        gzip: bool,
     ) -> Outcome {
-        let (payload, gzip) = match gzip(body).await {
-            Some(bytes) => (bytes, true),
-            None => (Uint8Array::from(body.as_bytes()), false),
-        };
-        if payload.length() as usize > max_sent_bytes {
-            return Outcome::TooLargeAsSent;
-        }
-        let Ok((url, init)) = self.init(path, session, &payload, gzip) else {
+        let Ok((url, init)) = self.init(path, session, payload, gzip) else {
             return Outcome::NetworkError;
         };
         let controller = AbortController::new().ok();

@@ -41,6 +41,12 @@ export interface AnalyticsOptions {
     flushIntervalMs?: number;
     /** A batch is formed (and sent) at this many events. Default `50`. */
     maxEventsPerBatch?: number;
+    /**
+     * Cap of queued analytics events in memory, in bytes (65536 to 2^30). Above it the
+     * oldest batches are dropped and counted in `droppedEvents`, with one warning.
+     * Default `4194304` (4 MiB).
+     */
+    maxQueuedBytes?: number;
 }
 
 /** `options.replays`: the session replay recorder (rrweb's event format). */
@@ -73,6 +79,12 @@ export interface ReplayOptions {
     checkoutEveryNms?: number;
     /** A browser session idle this many ms is rotated (new id, fresh snapshot). Default `180000`. */
     idleTimeoutMs?: number;
+    /**
+     * Cap of queued replay data in memory, in bytes (65536 to 2^30). Above it the oldest
+     * batches are dropped and counted in `droppedReplayEvents`, with one warning.
+     * Default `16777216` (16 MiB).
+     */
+    maxQueuedBytes?: number;
 }
 
 /** `options.upload`: retries of failed batches (exponential, with jitter). */
@@ -150,16 +162,24 @@ export interface FlushResult {
     pending: number;
 }
 
-/** What `stats()` returns: counters for this page (analytics events only). */
+/** What `stats()` returns: counters for this page. */
 export interface SightlineStats {
     /** Events waiting (buffer + queue). */
     queuedEvents: number;
     /** Events acknowledged by the server. */
     deliveredEvents: number;
     /**
-     * Events dropped: only by `clearBuffer()`, a 400/422 answer that says the batch itself
-     * is invalid, or a single event too large to send.
+     * Analytics events dropped: only by `clearBuffer()`, the `analytics.maxQueuedBytes` cap,
+     * a 400/422 answer that says the batch itself is invalid, or a single event too large
+     * to send. `queuedEvents + deliveredEvents + droppedEvents` equals the analytics
+     * events captured.
      */
     droppedEvents: number;
+    /**
+     * Replay events dropped: by `clearBuffer()`, the `replays.maxQueuedBytes` cap, a
+     * 400/422 answer, an event too large to send, or (when the page is hidden and storage
+     * is full or blocked) replay data that could not be persisted.
+     */
+    droppedReplayEvents: number;
 }
 "#;

@@ -1,24 +1,36 @@
 //! Drives the core `Outbox` in the browser: a single send loop (the pump), the retry
-//! timer, the keepalive unload path and the localStorage copy of what is unsent.
+//! timer, the keepalive unload path and the localStorage copies of what is unsent. The
+//! decisions (epochs, byte caps, keepalive budget, which batches a copy holds) are the
+//! outbox's; this file feeds it inputs and carries out what it says.
+//!
+//! Re-entrancy: no `RefCell` borrow is held across a call into JS (the host's session
+//! callback, `console.warn` — which a page may forward into `track()` —, storage,
+//! fetch). Every `borrow_mut()` below ends within its statement.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::Promise;
+use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::batch::{ReplaySession, Stream};
-use crate::core::outbox::{Captured, Outbox, Outcome, Stats, Verdict};
-use crate::web::session::SessionSource;
+use crate::core::outbox::{Captured, Outbox, Outcome, Send, Stats, Verdict, Warning};
+use crate::web::poison;
+use crate::web::session::{AnalyticsSession, SessionSource};
 use crate::web::storage;
-use crate::web::transport::{response_outcome, Endpoint, KEEPALIVE_BUDGET_BYTES};
+use crate::web::transport::{gzip, response_outcome, Endpoint, KEEPALIVE_BUDGET_BYTES};
 use crate::web::util::{now_ms, promise, spawn, warn};
 
 /// The server's limit on a body as sent (wire.md).
 const MAX_SENT_BYTES: usize = 1_000_000;
 /// Analytics requests in flight at once (browsers open about six connections a host).
 const MAX_PARALLEL_ANALYTICS_SENDS: usize = 4;
+/// Storage budgets of this page's copies (localStorage holds about 5 M characters an
+/// origin, shared by every tab and the host's own keys).
+const ANALYTICS_STORAGE_BYTES: usize = 1 << 20;
+const REPLAY_STORAGE_BYTES: usize = 2 << 20;
 
 #[derive(Default)]
 struct Pump {
@@ -32,15 +44,17 @@ struct Inner {
     outbox: RefCell<Outbox>,
     endpoint: Endpoint,
     session: SessionSource,
-    /// `sightline:<projectId>:unsent:` — one key per page below it.
+    /// `sightline:<projectId>:unsent:` — this page's keys are below it.
     storage_prefix: String,
-    storage_key: String,
-    /// Ids of the batches in this page's copy in localStorage, while one exists.
-    persisted_ids: RefCell<Option<Vec<String>>>,
+    /// `sightline:<projectId>:page:` — the Web Lock each live page holds.
+    lock_prefix: String,
+    segment_id: String,
     pump: RefCell<Pump>,
     retry_timer: RefCell<Option<gloo_timers::callback::Timeout>>,
-    keepalive_bytes_in_flight: Cell<usize>,
+    /// A batch's body as sent (gzipped once), by `batch_id`, while it may be retried.
+    payloads: RefCell<HashMap<String, (Uint8Array, bool)>>,
     warned_session: Cell<bool>,
+    warned_storage: Cell<bool>,
     /// After `stop()` nothing is sent: what is left is the next page's to send.
     paused: Cell<bool>,
 }
@@ -50,40 +64,89 @@ pub struct Uploader {
     inner: Rc<Inner>,
 }
 
+/// A stable hash of a session's tokens (never logged, never sent): the outbox only needs
+/// to tell sessions apart (a batch answered 401 waits for a different one).
+fn fingerprint(session: &Option<AnalyticsSession>) -> u64 {
+    let Some(session) = session else { return 0 };
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&session.access_token, &session.refresh_token] {
+        for byte in part.as_deref().unwrap_or("\u{0}").bytes().chain([0xff]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    hash | 1
+}
+
 impl Uploader {
     pub fn new(outbox: Outbox, endpoint: Endpoint, session: SessionSource) -> Self {
         let storage_prefix = format!("sightline:{}:unsent:", endpoint.project_id);
-        let storage_key = format!("{storage_prefix}{}", outbox.segment_id());
+        let lock_prefix = format!("sightline:{}:page:", endpoint.project_id);
+        let segment_id = outbox.segment_id().to_string();
+        hold_lock(&format!("{lock_prefix}{segment_id}"));
         Self {
             inner: Rc::new(Inner {
                 outbox: RefCell::new(outbox),
                 endpoint,
                 session,
                 storage_prefix,
-                storage_key,
-                persisted_ids: RefCell::new(None),
+                lock_prefix,
+                segment_id,
                 pump: RefCell::new(Pump::default()),
                 retry_timer: RefCell::new(None),
-                keepalive_bytes_in_flight: Cell::new(0),
+                payloads: RefCell::new(HashMap::new()),
                 warned_session: Cell::new(false),
+                warned_storage: Cell::new(false),
                 paused: Cell::new(false),
             }),
         }
     }
 
+    fn key(&self, stream: Stream) -> String {
+        let inner = &self.inner;
+        match stream {
+            Stream::Analytics => format!("{}{}", inner.storage_prefix, inner.segment_id),
+            Stream::Replay => format!("{}{}:replay", inner.storage_prefix, inner.segment_id),
+        }
+    }
+
     /// Buffers a serialized event; sends when that formed a batch.
     pub fn capture(&self, stream: Stream, event_json: String) {
+        if poison::failed() {
+            return;
+        }
         let captured = self.inner.outbox.borrow_mut().capture(stream, event_json);
         match captured {
-            Captured::BatchFormed => {
-                self.send_soon();
-            }
+            Captured::BatchFormed => self.send_soon(),
             Captured::DroppedTooLarge { bytes } => warn(&format!(
                 "dropped a {} event of {bytes} bytes: larger than a batch may be",
                 stream.tag()
             )),
             Captured::Buffered => {}
         }
+        self.report_warnings();
+    }
+
+    /// Tells the host what the outbox wants said (each once), with no borrow held.
+    fn report_warnings(&self) {
+        loop {
+            let warning = self.inner.outbox.borrow_mut().poll_warning();
+            match warning {
+                Some(Warning::QueueFull { stream }) => warn(&format!(
+                    "the {} queue is over its maxQueuedBytes (the collector is unreachable?): \
+                     the oldest batches are dropped and counted in stats()",
+                    stream.tag()
+                )),
+                Some(Warning::ReplayNotPersisted { events }) => warn(&format!(
+                    "dropped {events} replay event(s) that did not fit in storage (counted in \
+                     stats().droppedReplayEvents)"
+                )),
+                None => return,
+            }
+        }
+    }
+
+    pub fn set_max_queued_bytes(&self, stream: Stream, bytes: usize) {
+        self.inner.outbox.borrow_mut().set_max_queued_bytes(stream, bytes);
     }
 
     pub fn set_replay_session(&self, session: ReplaySession) {
@@ -92,7 +155,8 @@ impl Uploader {
 
     /// The periodic flush of one stream.
     pub fn flush_stream(&self, stream: Stream) {
-        if self.inner.outbox.borrow_mut().seal_stream(stream) {
+        let sealed = self.inner.outbox.borrow_mut().seal_stream(stream);
+        if sealed {
             self.send_soon();
         }
     }
@@ -111,36 +175,75 @@ impl Uploader {
         self.inner.outbox.borrow().stats()
     }
 
-    /// `clearBuffer()`: drops what is unsent here and every persisted copy.
+    /// `clearBuffer()`: drops what is unsent here and every persisted copy, and starts a
+    /// new identity epoch: the cached session is forgotten, a batch whose session is
+    /// being resolved is not sent, nothing is sent with a session resolved before.
     pub fn clear(&self) {
         self.inner.outbox.borrow_mut().clear();
+        self.inner.session.forget();
         for key in storage::keys_with_prefix(&self.inner.storage_prefix) {
             storage::remove(&key);
         }
-        *self.inner.persisted_ids.borrow_mut() = None;
+        self.inner.payloads.borrow_mut().clear();
         self.inner.retry_timer.borrow_mut().take();
     }
 
-    /// Takes over what earlier pages persisted, and sends it.
+    /// Takes over what earlier pages persisted, and sends it. With Web Locks, only the
+    /// copies of pages that are gone (their lock is free), under an adoption lock, so
+    /// two starting pages never adopt the same copy; without them, every copy.
     pub fn adopt_persisted(&self) {
         let inner = &self.inner;
-        // A copy of this page's own (from a `stop()` before this `start()`) is stale:
-        // the batches are still in memory.
-        if inner.persisted_ids.borrow_mut().take().is_some() {
-            storage::remove(&inner.storage_key);
+        // This page's own copies (from a `stop()` before this `start()`) are stale: the
+        // batches are still in memory.
+        for stream in [Stream::Analytics, Stream::Replay] {
+            self.remove_own_copy(stream);
         }
+        let owners: Vec<String> = self.foreign_keys().iter().map(|key| self.lock_name(key)).collect();
+        if owners.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        let adopt = Closure::once_into_js(move |free: js_sys::Array| {
+            let free: Vec<String> = free.iter().filter_map(|v| v.as_string()).collect();
+            this.adopt_keys(|lock| free.iter().any(|f| f == lock));
+        });
+        let owners: js_sys::Array = owners.iter().map(|o| JsValue::from_str(o)).collect();
+        let adoption_lock = format!("{}adopt", inner.lock_prefix);
+        if !adopt_under_locks(&adoption_lock, &owners, &adopt) {
+            self.adopt_keys(|_| true);
+        }
+    }
+
+    fn foreign_keys(&self) -> Vec<String> {
+        let own = [self.key(Stream::Analytics), self.key(Stream::Replay)];
+        storage::keys_with_prefix(&self.inner.storage_prefix)
+            .into_iter()
+            .filter(|k| !own.contains(k))
+            .collect()
+    }
+
+    /// The Web Lock of the page that wrote `key`.
+    fn lock_name(&self, key: &str) -> String {
+        let rest = &key[self.inner.storage_prefix.len()..];
+        let page = rest.strip_suffix(":replay").unwrap_or(rest);
+        format!("{}{page}", self.inner.lock_prefix)
+    }
+
+    fn adopt_keys(&self, owner_is_gone: impl Fn(&str) -> bool) {
         let mut adopted = 0;
-        for key in storage::keys_with_prefix(&inner.storage_prefix) {
-            if key == inner.storage_key {
+        for key in self.foreign_keys() {
+            if !owner_is_gone(&self.lock_name(&key)) {
                 continue;
             }
             let Some(text) = storage::get(&key) else { continue };
             storage::remove(&key);
-            match inner.outbox.borrow_mut().adopt(&text) {
+            let result = self.inner.outbox.borrow_mut().adopt(&text);
+            match result {
                 Ok(n) => adopted += n,
                 Err(e) => warn(&format!("ignored an unreadable persisted queue ({e})")),
             }
         }
+        self.report_warnings();
         if adopted > 0 {
             self.send_soon();
         }
@@ -148,6 +251,9 @@ impl Uploader {
 
     /// Starts a send soon (see `schedule_pump`).
     pub fn send_soon(&self) {
+        if poison::failed() {
+            return;
+        }
         let _ = self.schedule_pump();
     }
 
@@ -172,10 +278,17 @@ impl Uploader {
         promise
     }
 
+    fn has_due(&self) -> bool {
+        !self.inner.paused.get() && self.inner.outbox.borrow().has_due(now_ms())
+    }
+
     async fn run_pump(&self) {
         let inner = &self.inner;
-        while !inner.paused.get() && inner.outbox.borrow().has_due(now_ms()) {
-            // The session is resolved when a batch is sent, never before capture.
+        while self.has_due() {
+            // The session is resolved for every send, at send time, and used only if no
+            // `clearBuffer()` happened meanwhile (the epoch is unchanged): the batches
+            // claimed right after belong to that same epoch.
+            let epoch = inner.outbox.borrow().epoch();
             let session = match inner.session.resolve().await {
                 Ok(session) => session,
                 Err(error) => {
@@ -185,51 +298,87 @@ impl Uploader {
                             error.describe()
                         ));
                     }
-                    let mut outbox = inner.outbox.borrow_mut();
-                    for send in outbox.take_due(now_ms()) {
-                        outbox.complete(&send.batch_id, Outcome::SessionUnavailable, now_ms());
+                    let due = inner.outbox.borrow_mut().take_due(now_ms());
+                    for send in due {
+                        let _ = inner.outbox.borrow_mut().complete(
+                            &send.batch_id,
+                            Outcome::SessionUnavailable,
+                            now_ms(),
+                        );
                     }
                     break;
                 }
             };
+            if !inner.outbox.borrow().is_current(epoch) || inner.paused.get() {
+                continue;
+            }
+            let _ = inner.outbox.borrow_mut().handle_session(fingerprint(&session));
             // Batches are claimed only as their requests start, so that an unload meanwhile
             // can still hand the others to keepalive. Analytics batches go a few at a time
             // (their order does not matter: every event has its own time); replay batches
             // one by one, in order.
-            while !inner.paused.get() {
-                let Some(first) = inner.outbox.borrow_mut().take_next_due(now_ms()) else { break };
-                let mut sends = vec![first];
-                if sends[0].stream == Stream::Analytics {
-                    while sends.len() < MAX_PARALLEL_ANALYTICS_SENDS {
-                        let next =
-                            inner.outbox.borrow_mut().take_next_due_of(now_ms(), Some(Stream::Analytics));
-                        let Some(next) = next else { break };
-                        sends.push(next);
-                    }
-                }
-                let requests = js_sys::Array::new();
-                for send in sends {
-                    let (this, session) = (self.clone(), session.clone());
-                    requests.push(&promise(async move {
-                        let inner = &this.inner;
-                        let outcome = inner
-                            .endpoint
-                            .post(send.stream.path(), session.as_ref(), &send.body, MAX_SENT_BYTES)
-                            .await;
-                        report(&inner.outbox.borrow_mut().complete(&send.batch_id, outcome, now_ms()));
-                        Ok(JsValue::UNDEFINED)
-                    }));
-                }
-                let _ = JsFuture::from(Promise::all(&requests)).await;
+            let first = inner.outbox.borrow_mut().take_next_due(now_ms());
+            let Some(first) = first else { continue };
+            let mut sends = vec![first];
+            while sends[0].stream == Stream::Analytics && sends.len() < MAX_PARALLEL_ANALYTICS_SENDS {
+                let next = inner.outbox.borrow_mut().take_next_due_of(now_ms(), Some(Stream::Analytics));
+                let Some(next) = next else { break };
+                sends.push(next);
             }
+            let requests = js_sys::Array::new();
+            for send in sends {
+                let (this, session) = (self.clone(), session.clone());
+                requests.push(&promise(async move {
+                    let outcome = this.post(&send, session.as_ref()).await;
+                    let verdict = this.inner.outbox.borrow_mut().complete(&send.batch_id, outcome, now_ms());
+                    this.settled(&send.batch_id, &verdict);
+                    Ok(JsValue::UNDEFINED)
+                }));
+            }
+            let _ = JsFuture::from(Promise::all(&requests)).await;
         }
         self.after_change();
     }
 
-    /// Keeps the persisted copy true and the retry timer armed.
+    /// POSTs a batch, compressing its body once for all its attempts.
+    async fn post(&self, send: &Send, session: Option<&AnalyticsSession>) -> Outcome {
+        let cached = self.inner.payloads.borrow().get(&send.batch_id).cloned();
+        let (payload, gzipped) = match cached {
+            Some(payload) => payload,
+            None => {
+                let payload = match gzip(&send.body).await {
+                    Some(bytes) => (bytes, true),
+                    None => (Uint8Array::from(send.body.as_bytes()), false),
+                };
+                self.inner.payloads.borrow_mut().insert(send.batch_id.clone(), payload.clone());
+                payload
+            }
+        };
+        if payload.length() as usize > MAX_SENT_BYTES {
+            return Outcome::TooLargeAsSent;
+        }
+        if !self.inner.outbox.borrow().is_current(send.epoch) {
+            // Cleared while compressing: the batch is gone and must not leave.
+            return Outcome::SessionUnavailable;
+        }
+        self.inner.endpoint.post(send.stream.path(), session, &payload, gzipped).await
+    }
+
+    /// After a verdict: the cached body goes once the batch will not be sent again.
+    fn settled(&self, batch_id: &str, verdict: &Verdict) {
+        if !matches!(verdict, Verdict::Retry { .. }) {
+            self.inner.payloads.borrow_mut().remove(batch_id);
+        }
+        if let Verdict::Dropped { reason, events, .. } = verdict {
+            warn(&format!("dropped {events} event(s): {reason}"));
+        }
+    }
+
+    /// Keeps the persisted copies true and the retry timer armed.
     fn after_change(&self) {
-        self.refresh_persisted_copy();
+        self.refresh_persisted_copies();
         self.arm_retry_timer();
+        self.report_warnings();
     }
 
     fn arm_retry_timer(&self) {
@@ -260,89 +409,133 @@ impl Uploader {
     }
 
     /// The unload path: keepalive what fits in the budget (only with a session resolved
-    /// earlier: there is no time to ask for one), persist the rest.
+    /// earlier in this epoch: there is no time to ask for one), persist the rest.
     pub fn unload(&self) {
         let inner = &self.inner;
-        let sends = match inner.session.last() {
-            Some(session) => {
-                let budget = KEEPALIVE_BUDGET_BYTES.saturating_sub(inner.keepalive_bytes_in_flight.get());
-                let sends = inner.outbox.borrow_mut().plan_keepalive(now_ms(), budget);
-                sends.into_iter().map(|send| (send, session.clone())).collect()
-            }
+        let session = inner.session.last();
+        let sends = match &session {
+            Some(_) => inner.outbox.borrow_mut().plan_keepalive(now_ms(), KEEPALIVE_BUDGET_BYTES),
             None => {
                 inner.outbox.borrow_mut().seal_buffers();
                 Vec::new()
             }
         };
-        for (send, session) in sends {
+        let session = session.flatten();
+        for send in sends {
             let bytes = send.body.len();
             let promise = inner.endpoint.post_keepalive(send.stream.path(), session.as_ref(), &send.body);
-            inner.keepalive_bytes_in_flight.set(inner.keepalive_bytes_in_flight.get() + bytes);
             let this = self.clone();
             spawn(async move {
                 let outcome = match promise {
                     Some(promise) => response_outcome(promise).await,
                     None => Outcome::NetworkError,
                 };
-                let inner = &this.inner;
-                inner
-                    .keepalive_bytes_in_flight
-                    .set(inner.keepalive_bytes_in_flight.get().saturating_sub(bytes));
-                let verdict = inner.outbox.borrow_mut().keepalive_answered(&send.batch_id, outcome, now_ms());
-                report(&verdict);
+                let verdict =
+                    this.inner.outbox.borrow_mut().keepalive_answered(&send.batch_id, outcome, now_ms());
+                if verdict == Verdict::Unknown {
+                    this.inner.outbox.borrow_mut().keepalive_released(bytes);
+                }
+                this.settled(&send.batch_id, &verdict);
                 this.after_change();
             });
         }
-        self.write_persisted_copy();
+        self.write_persisted_copies();
+        self.report_warnings();
     }
 
-    /// The page is visible again: its own copy is not needed, unless another page
-    /// adopted it meanwhile (then those batches are that page's to send).
+    /// The page is visible again: its own copies are not needed, unless another page
+    /// adopted them meanwhile (then those batches are that page's to send).
     pub fn resumed(&self) {
-        self.take_back_persisted_copy();
-        storage::remove(&self.inner.storage_key);
-        *self.inner.persisted_ids.borrow_mut() = None;
-    }
-
-    fn write_persisted_copy(&self) {
-        let inner = &self.inner;
-        let text = inner.outbox.borrow().persisted();
-        match text {
-            Some(text) => {
-                if !storage::set(&inner.storage_key, &text) {
-                    warn("could not persist unsent events to localStorage (quota or storage disabled)");
-                }
-                *inner.persisted_ids.borrow_mut() = Some(inner.outbox.borrow().persisted_ids());
-            }
-            None => {
-                storage::remove(&inner.storage_key);
-                *inner.persisted_ids.borrow_mut() = None;
-            }
+        for stream in [Stream::Analytics, Stream::Replay] {
+            self.take_back_copy(stream);
+            self.remove_own_copy(stream);
         }
     }
 
-    /// If another page adopted our copy, forgets those batches (that page sends them).
-    /// Returns whether our copy is still ours.
-    fn take_back_persisted_copy(&self) -> bool {
-        let inner = &self.inner;
-        let Some(ids) = inner.persisted_ids.borrow().clone() else { return false };
-        if storage::get(&inner.storage_key).is_none() {
-            inner.outbox.borrow_mut().forget_adopted(&ids);
-            *inner.persisted_ids.borrow_mut() = None;
+    fn remove_own_copy(&self, stream: Stream) {
+        storage::remove(&self.key(stream));
+        self.inner.outbox.borrow_mut().handle_copy_removed(stream);
+    }
+
+    /// Writes both copies. Analytics first: when storage is full, the replay copy is
+    /// removed to make room (replay data goes first, and is counted as dropped). A
+    /// write that fails keeps everything in memory; one warning says persistence is off.
+    fn write_persisted_copies(&self) {
+        for (stream, budget) in
+            [(Stream::Analytics, ANALYTICS_STORAGE_BYTES), (Stream::Replay, REPLAY_STORAGE_BYTES)]
+        {
+            let key = self.key(stream);
+            let text = self.inner.outbox.borrow_mut().persisted_copy(stream, budget);
+            let Some(text) = text else {
+                storage::remove(&key);
+                self.inner.outbox.borrow_mut().handle_copy_write(stream, true);
+                continue;
+            };
+            let mut written = storage::set(&key, &text);
+            if !written && stream == Stream::Analytics {
+                storage::remove(&self.key(Stream::Replay));
+                written = storage::set(&key, &text);
+            }
+            if !written {
+                storage::remove(&key);
+                if !self.inner.warned_storage.replace(true) {
+                    warn(
+                        "could not write unsent events to localStorage (quota full or storage \
+                         blocked): persistence is off; they stay in memory and are retried while \
+                         the page lives",
+                    );
+                }
+            }
+            self.inner.outbox.borrow_mut().handle_copy_write(stream, written);
+        }
+    }
+
+    /// If another page adopted our copy (it is gone from storage), forgets those
+    /// batches. Returns whether our copy is still there.
+    fn take_back_copy(&self, stream: Stream) -> bool {
+        if !self.inner.outbox.borrow().has_copy(stream) {
+            return false;
+        }
+        if storage::get(&self.key(stream)).is_none() {
+            self.inner.outbox.borrow_mut().handle_copy_taken(stream);
             return false;
         }
         true
     }
 
-    fn refresh_persisted_copy(&self) {
-        if self.take_back_persisted_copy() {
-            self.write_persisted_copy();
+    fn refresh_persisted_copies(&self) {
+        let mut rewrite = false;
+        for stream in [Stream::Analytics, Stream::Replay] {
+            rewrite |= self.take_back_copy(stream);
+        }
+        if rewrite {
+            self.write_persisted_copies();
         }
     }
 }
 
-fn report(verdict: &Verdict) {
-    if let Verdict::Dropped { reason, events, .. } = verdict {
-        warn(&format!("dropped {events} event(s): {reason}"));
+// Web Locks (`navigator.locks`), by name: web-sys marks them unstable. A page holds its
+// own lock while it lives; a starting page adopts a copy only when its writer's lock is
+// free (the writer is gone), and does so under an adoption lock, one page at a time.
+#[wasm_bindgen(inline_js = r#"
+const locks = () => { const l = globalThis.navigator && navigator.locks; return l && typeof l.request === "function" ? l : null; };
+export function holdLock(name) { const l = locks(); if (l) l.request(name, () => new Promise(() => {})).catch(() => {}); }
+export function adoptUnderLocks(adoptName, owners, adopt) {
+  const l = locks();
+  if (!l) return false;
+  l.request(adoptName, async () => {
+    const free = [];
+    for (const name of new Set(owners)) {
+      await l.request(name, { ifAvailable: true }, (lock) => { if (lock) free.push(name); });
     }
+    adopt(free);
+  }).catch(() => {});
+  return true;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = holdLock)]
+    fn hold_lock(name: &str);
+    #[wasm_bindgen(js_name = adoptUnderLocks)]
+    fn adopt_under_locks(adopt_name: &str, owners: &js_sys::Array, adopt: &JsValue) -> bool;
 }
