@@ -5,7 +5,7 @@
 #   dist/web/       wasm-pack --target web      (the default entry "." and "./web": init())
 #   dist/bundler/   wasm-pack --target bundler  ("./bundler": instantiated on import)
 #   dist/package.json, README.md, LICENSE       from pkg-template/ (version from Cargo.toml)
-#   dist/CHANGELOG.md                           from the repository root
+#   dist/CHANGELOG.md, dist/docs/               from the repository root
 #
 # Release builds, optimized by npm's binaryen wasm-opt (tests/node_modules/.bin first on
 # PATH, as scripts/build.sh does: Debian's wasm-opt 108 corrupts the externref table).
@@ -35,6 +35,7 @@ esbuild "$stage/web/sightline.js" --minify --format=esm --log-level=warning \
 
 cp -R pkg-template/. "$stage/"
 cp CHANGELOG.md "$stage/CHANGELOG.md"
+cp -R docs "$stage/docs"
 node -e '
   const fs = require("fs");
   const file = process.argv[1];

@@ -10,7 +10,7 @@
 //   node --test tests/e2e/package.test.mjs
 //
 // The tarball is reused when it is newer than every input of scripts/package.sh (src/,
-// pkg-template/, Cargo.toml, Cargo.lock, CHANGELOG.md, the script); SIGHTLINE_REPACKAGE=1
+// pkg-template/, docs/, Cargo.toml, Cargo.lock, CHANGELOG.md, the script); SIGHTLINE_REPACKAGE=1
 // forces a rebuild. npm needs the registry (or its cache) for the app's committed lock file.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -40,7 +40,7 @@ function newest(p) {
 /** sightline-<version>.tgz: reused when fresh, else built by scripts/package.sh. */
 function ensureTarball() {
   const tarball = path.join(repo, `sightline-${cargoVersion()}.tgz`);
-  const inputs = ["src", "pkg-template", "Cargo.toml", "Cargo.lock", "CHANGELOG.md", "scripts/package.sh"];
+  const inputs = ["src", "pkg-template", "docs", "Cargo.toml", "Cargo.lock", "CHANGELOG.md", "scripts/package.sh"];
   const fresh = existsSync(tarball) && existsSync(path.join(repo, "dist/package.json")) &&
     statSync(tarball).mtimeMs > Math.max(...inputs.map((p) => newest(path.join(repo, p))));
   if (fresh && !process.env.SIGHTLINE_REPACKAGE) return tarball;
