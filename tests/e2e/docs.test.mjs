@@ -7,9 +7,11 @@
 //   collector serves it at /docs/;
 // - every option of the shipped `.d.ts` (dist/web/sightline.d.ts) is in docs/api.md's option
 //   table with the default its doc comment states, every row of that table is a real option,
-//   and each default equals what `new Sightline(...)` applies in Chromium (read through the
-//   internal `__resolvedOptions()`, src/web/sightline/resolved.rs); a "required" option
+//   and each default equals what `new Sightline(...)` applies in Chromium; a "required" option
 //   throws a TypeError naming it when left out. The package README's option table must agree.
+//   The applied defaults are read through `__resolvedOptions()` (src/web/sightline/resolved.rs),
+//   which only a build with the `test-hooks` cargo feature has: this test makes one (wasm-pack
+//   --dev, into target/test-hooks-pkg/) from the same sources as the package.
 //
 //   node --test tests/e2e/docs.test.mjs
 //
@@ -107,9 +109,13 @@ function optionTable(markdown, heading, file) {
 describe("documentation", { timeout: 10 * 60 * 1000 }, () => {
   let tarball, dts, collector, browser;
 
-  before(() => {
+  before(async () => {
     tarball = ensureTarball();
     dts = readFileSync(path.join(repo, "dist/web/sightline.d.ts"), "utf8");
+    const hooks = path.join(repo, "target/test-hooks-pkg");
+    ok(repo, "wasm-pack", ["build", "--dev", "--target", "web", "--out-dir", hooks, "--out-name", "sightline",
+      "--no-pack", "--", "--features", "test-hooks"], 15 * 60 * 1000);
+    collector = await startCollector({ args: ["--pkg", hooks] });
   });
 
   after(async () => {
@@ -132,6 +138,10 @@ describe("documentation", { timeout: 10 * 60 * 1000 }, () => {
       for (const page of ["api.md", "access-gate.md", "replay.md", "delivery.md", "wire.md"]) {
         const shipped = readFileSync(path.join(unpacked, "package/docs", page), "utf8");
         assert.equal(shipped, readFileSync(path.join(repo, "docs", page), "utf8"), `the package's docs/${page} is stale`);
+      }
+      for (const glue of ["web/sightline.js", "bundler/sightline_bg.js"]) {
+        assert.ok(!readFileSync(path.join(unpacked, "package", glue), "utf8").includes("__resolvedOptions"),
+          `the package's ${glue} has the test-hooks build's __resolvedOptions`);
       }
       const readme = readFileSync(path.join(unpacked, "package/README.md"), "utf8");
       assert.match(readme, /\(docs\/api\.md\)/, "the package README does not link docs/api.md");
@@ -163,7 +173,6 @@ describe("documentation", { timeout: 10 * 60 * 1000 }, () => {
     assert.ok(options.includes("getAnalyticsSession") && options.includes("x-stack-project-id"),
       "SightlineOptions' page lacks its members' doc comments");
 
-    collector = await startCollector({ args: ["--pkg", path.join(repo, "dist/web")] });
     const redirect = await fetch(collector.url + "/docs", { redirect: "manual" });
     assert.equal(redirect.status, 308);
     assert.equal(redirect.headers.get("location"), "/docs/");
@@ -202,8 +211,7 @@ describe("documentation", { timeout: 10 * 60 * 1000 }, () => {
     }
     assert.deepEqual(problems, []);
 
-    // What the built package applies, in Chromium.
-    collector ??= await startCollector({ args: ["--pkg", path.join(repo, "dist/web")] });
+    // What the SDK applies, in Chromium (the test-hooks build at /pkg/).
     browser = await launchChromium();
     const page = await browser.newPage();
     await page.route(collector.url + "/drift.html", (route) =>

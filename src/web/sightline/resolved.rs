@@ -1,7 +1,8 @@
 //! `__resolvedOptions()`: the options as `new Sightline()` resolved them, defaults filled
-//! in, keyed by their dotted names (`"analytics.flushIntervalMs"`). Not part of the API (it
-//! is left out of the `.d.ts`): the documentation's drift test (tests/e2e/docs.test.mjs)
-//! checks every default written in docs/api.md against it. A new option belongs here too.
+//! in, keyed by their dotted names (`"analytics.flushIntervalMs"`). Only in builds with the
+//! `test-hooks` feature, never in the package, and left out of the `.d.ts`: the
+//! documentation's drift test (tests/e2e/docs.test.mjs) builds with it and checks every
+//! default written in docs/api.md against it. A new option belongs here too.
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
