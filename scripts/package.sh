@@ -54,19 +54,8 @@ find "$stage" -name '*.d.ts' -exec sed -E -i '/^ *(readonly [A-Za-z0-9_$]+|expor
 for dts in "$stage/web/sightline.d.ts" "$stage/bundler/sightline.d.ts"; do
   grep -q 'Symbol.dispose' "$dts" && sed -i '1i /// <reference lib="esnext.disposable" />' "$dts"
 done
-# Doc comments for what wasm-bindgen declares without one, so that the API reference
-# (scripts/api-docs.sh: TypeDoc, warnings as errors) finds every exported symbol documented.
-# The raw wasm exports of `InitOutput` are marked @internal (TypeDoc leaves them out).
-for dts in "$stage/web/sightline.d.ts" "$stage/bundler/sightline.d.ts"; do
-  sed -E -i \
-    -e 's|^(    )free\(\): void;|\1/** Releases the Rust object. Call `stop()` first: the instance cannot be used afterwards. */\n\1free(): void;|' \
-    -e 's|^(    )\[Symbol\.dispose\]\(\): void;|\1/** Same as `free()`, for `using` declarations. */\n\1[Symbol.dispose](): void;|' \
-    -e 's|^export type InitInput =|/** What `init()` accepts: the wasm module as a URL, a `Response`, bytes or a compiled `WebAssembly.Module`. */\nexport type InitInput =|' \
-    -e 's|^export type SyncInitInput =|/** What `initSync()` accepts: the wasm module as bytes or a compiled `WebAssembly.Module`. */\nexport type SyncInitInput =|' \
-    -e 's|^export interface InitOutput \{|/** The raw exports of the wasm module, for wasm-bindgen'"'"'s glue: not part of the API. */\nexport interface InitOutput {|' \
-    -e '/export interface InitOutput \{/,/^\}/ s|^(    )(readonly )|\1/** @internal */\n\1\2|' \
-    "$dts"
-done
+# Doc comments for what wasm-bindgen declares without one (the API reference needs them).
+bash scripts/dts-fixups.sh "$stage/web/sightline.d.ts" "$stage/bundler/sightline.d.ts"
 # Type positions only: doc comments may say "any".
 if grep -rnw --include='*.d.ts' 'any' "$stage" | grep -vE '^[^:]+:[0-9]+: *(\*|/\*|//)'; then
   log "the package's .d.ts files still use the type \`any\` (above)"
