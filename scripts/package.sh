@@ -5,7 +5,7 @@
 #   dist/web/       wasm-pack --target web      (the default entry "." and "./web": init())
 #   dist/bundler/   wasm-pack --target bundler  ("./bundler": instantiated on import)
 #   dist/package.json, README.md, LICENSE       from pkg-template/ (version from Cargo.toml)
-#   dist/CHANGELOG.md                           from the repository root
+#   dist/CHANGELOG.md, dist/docs/               from the repository root
 #
 # Release builds, optimized by npm's binaryen wasm-opt (tests/node_modules/.bin first on
 # PATH, as scripts/build.sh does: Debian's wasm-opt 108 corrupts the externref table).
@@ -35,6 +35,7 @@ esbuild "$stage/web/sightline.js" --minify --format=esm --log-level=warning \
 
 cp -R pkg-template/. "$stage/"
 cp CHANGELOG.md "$stage/CHANGELOG.md"
+cp -R docs "$stage/docs"
 node -e '
   const fs = require("fs");
   const file = process.argv[1];
@@ -53,6 +54,8 @@ find "$stage" -name '*.d.ts' -exec sed -E -i '/^ *(readonly [A-Za-z0-9_$]+|expor
 for dts in "$stage/web/sightline.d.ts" "$stage/bundler/sightline.d.ts"; do
   grep -q 'Symbol.dispose' "$dts" && sed -i '1i /// <reference lib="esnext.disposable" />' "$dts"
 done
+# Doc comments for what wasm-bindgen declares without one (the API reference needs them).
+bash scripts/dts-fixups.sh "$stage/web/sightline.d.ts" "$stage/bundler/sightline.d.ts"
 # Type positions only: doc comments may say "any".
 if grep -rnw --include='*.d.ts' 'any' "$stage" | grep -vE '^[^:]+:[0-9]+: *(\*|/\*|//)'; then
   log "the package's .d.ts files still use the type \`any\` (above)"

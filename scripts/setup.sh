@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the build and the tests need, idempotently (see shared/docs/toolchain.md).
+# Installs everything the build and the tests need, idempotently: the Rust wasm
+# target, wasm-pack, wasm-bindgen-cli, Debian's chromium, and the npm packages in tests/.
 # Safe to run on every invocation: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project (the README's test command; CI runs exactly this):
 # lint, native core + collector tests, browser tests of the shell in headless Chromium,
-# then the end-to-end suite (Playwright driving Chromium against the real collector).
+# then the end-to-end suite (Playwright driving Chromium against the real collector), which
+# also packs the npm package, builds the API reference (TypeDoc, warnings as errors), checks
+# docs/ against the shipped types (tests/e2e/docs.test.mjs) and builds and runs examples/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,7 +14,7 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p sightline --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+cargo clippy -p sightline --target wasm32-unknown-unknown --all-targets --features test-hooks --quiet -- -D warnings
 
 step "native tests (sans-IO core, collector)"
 cargo test --workspace --quiet

@@ -24,6 +24,9 @@ use crate::web::transport::Endpoint;
 use crate::web::uploader::Uploader;
 use crate::web::util::{new_uuid, now_ms, promise, random_bytes, spawn, type_error};
 
+#[cfg(feature = "test-hooks")]
+mod resolved;
+
 /// Largest `data` of one `track()` call, serialized (api.md).
 const MAX_TRACK_DATA_BYTES: usize = 32 * 1024;
 /// Longest `eventType` of one `track()` call, in characters.

@@ -10,59 +10,18 @@
 //   node --test tests/e2e/package.test.mjs
 //
 // The tarball is reused when it is newer than every input of scripts/package.sh (src/,
-// pkg-template/, Cargo.toml, Cargo.lock, CHANGELOG.md, the script); SIGHTLINE_REPACKAGE=1
+// pkg-template/, docs/, Cargo.toml, Cargo.lock, CHANGELOG.md, the script); SIGHTLINE_REPACKAGE=1
 // forces a rebuild. npm needs the registry (or its cache) for the app's committed lock file.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { launchChromium, repo, startCollector, waitFor } from "./support.mjs";
+import { cargoVersion, ensureTarball, launchChromium, ok, repo, sh, startCollector, waitFor } from "./support.mjs";
 
 const consumer = path.join(repo, "tests/consumer");
-
-function cargoVersion() {
-  const toml = readFileSync(path.join(repo, "Cargo.toml"), "utf8");
-  const pkg = toml.slice(toml.indexOf("[package]"));
-  return pkg.match(/^version\s*=\s*"([^"]+)"/m)[1];
-}
-
-/** The newest mtime under `p` (a file or a folder), in ms. */
-function newest(p) {
-  if (!existsSync(p)) return 0;
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return readdirSync(p).reduce((m, name) => Math.max(m, newest(path.join(p, name))), st.mtimeMs);
-}
-
-/** sightline-<version>.tgz: reused when fresh, else built by scripts/package.sh. */
-function ensureTarball() {
-  const tarball = path.join(repo, `sightline-${cargoVersion()}.tgz`);
-  const inputs = ["src", "pkg-template", "Cargo.toml", "Cargo.lock", "CHANGELOG.md", "scripts/package.sh"];
-  const fresh = existsSync(tarball) && existsSync(path.join(repo, "dist/package.json")) &&
-    statSync(tarball).mtimeMs > Math.max(...inputs.map((p) => newest(path.join(repo, p))));
-  if (fresh && !process.env.SIGHTLINE_REPACKAGE) return tarball;
-  const run = spawnSync("bash", ["scripts/package.sh"], {
-    cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 15 * 60 * 1000,
-  });
-  assert.equal(run.status, 0, "scripts/package.sh failed");
-  assert.equal(run.stdout.trim(), tarball, "scripts/package.sh names its tarball on stdout");
-  return tarball;
-}
-
-/** Runs a command in `cwd`; returns {status, output} (stdout + stderr). */
-function sh(cwd, cmd, args, timeout = 5 * 60 * 1000) {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout });
-  return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
-}
-
-function ok(cwd, cmd, args, timeout) {
-  const r = sh(cwd, cmd, args, timeout);
-  assert.equal(r.status, 0, `${cmd} ${args.join(" ")} failed:\n${r.output}`);
-  return r.output;
-}
 
 describe("npm package (sightline-<version>.tgz) in a consumer app", { timeout: 10 * 60 * 1000 }, () => {
   let tarball, tmp, app, site, collector, browser, vite;

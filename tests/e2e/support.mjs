@@ -5,7 +5,7 @@
 // when up to date; CARGO_TARGET_DIR is honoured) unless SIGHTLINE_COLLECTOR_BIN names one.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,4 +127,47 @@ export async function waitFor(probe, { timeout = 15000, interval = 200, message 
     }
     await new Promise((r) => setTimeout(r, interval));
   }
+}
+
+/** The version in Cargo.toml's [package] (the npm package's too). */
+export function cargoVersion() {
+  const toml = readFileSync(path.join(repo, "Cargo.toml"), "utf8");
+  const pkg = toml.slice(toml.indexOf("[package]"));
+  return pkg.match(/^version\s*=\s*"([^"]+)"/m)[1];
+}
+
+/** The newest mtime under `p` (a file or a folder), in ms. */
+function newest(p) {
+  if (!existsSync(p)) return 0;
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return readdirSync(p).reduce((m, name) => Math.max(m, newest(path.join(p, name))), st.mtimeMs);
+}
+
+/** sightline-<version>.tgz: reused when fresh, else built by scripts/package.sh. */
+export function ensureTarball() {
+  const tarball = path.join(repo, `sightline-${cargoVersion()}.tgz`);
+  const inputs = ["src", "pkg-template", "docs", "Cargo.toml", "Cargo.lock", "CHANGELOG.md", "scripts/package.sh"];
+  const fresh = existsSync(tarball) && existsSync(path.join(repo, "dist/package.json")) &&
+    statSync(tarball).mtimeMs > Math.max(...inputs.map((p) => newest(path.join(repo, p))));
+  if (fresh && !process.env.SIGHTLINE_REPACKAGE) return tarball;
+  const run = spawnSync("bash", ["scripts/package.sh"], {
+    cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 15 * 60 * 1000,
+  });
+  assert.equal(run.status, 0, "scripts/package.sh failed");
+  assert.equal(run.stdout.trim(), tarball, "scripts/package.sh names its tarball on stdout");
+  return tarball;
+}
+
+/** Runs a command in `cwd`; returns {status, output} (stdout + stderr). */
+export function sh(cwd, cmd, args, timeout = 5 * 60 * 1000) {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout });
+  return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
+}
+
+/** `sh`, failing the test (with the output) unless the command exits 0; returns the output. */
+export function ok(cwd, cmd, args, timeout) {
+  const r = sh(cwd, cmd, args, timeout);
+  assert.equal(r.status, 0, `${cmd} ${args.join(" ")} failed:\n${r.output}`);
+  return r.output;
 }

@@ -117,7 +117,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/", get(dashboard))
         .route("/static/{*path}", get(site_static))
         .route("/pkg/{*path}", get(pkg))
-        .route("/vendor/{*path}", get(vendor));
+        .route("/vendor/{*path}", get(vendor))
+        .merge(crate::static_files::docs_router());
     if state.config.test_hooks {
         app = app
             .route("/__faults", post(add_fault).delete(clear_faults).get(list_faults))

@@ -3,8 +3,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use axum::extract::Path as UrlPath;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
 
 pub fn mime_for(path: &Path) -> &'static str {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -67,6 +70,34 @@ pub async fn serve(base: &Path, rel: &str) -> Response {
     }
 }
 
+/// The API reference that `scripts/api-docs.sh` builds with TypeDoc (git-ignored).
+pub fn docs_dir() -> PathBuf {
+    crate::cli::repo_root().join("target/api-docs")
+}
+
+/// `/docs/`: the API reference, when it has been built; a 404 saying how to build it otherwise.
+pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/docs", get(|| async { Redirect::permanent("/docs/") }))
+        .route("/docs/", get(|| async { serve_docs(&docs_dir(), "").await }))
+        .route(
+            "/docs/{*path}",
+            get(|UrlPath(path): UrlPath<String>| async move { serve_docs(&docs_dir(), &path).await }),
+        )
+}
+
+/// A file of the API reference; a folder means its `index.html`.
+pub async fn serve_docs(dir: &Path, rel: &str) -> Response {
+    if !dir.join("index.html").is_file() {
+        return not_found("/docs/: the API reference is not built (run `bash scripts/api-docs.sh`)");
+    }
+    if rel.is_empty() || rel.ends_with('/') {
+        serve(dir, &format!("{rel}index.html")).await
+    } else {
+        serve(dir, rel).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +112,22 @@ mod tests {
         assert_eq!(resolve(b, ""), None);
         assert_eq!(mime_for(Path::new("x/sightline_bg.wasm")), "application/wasm");
         assert_eq!(mime_for(Path::new("rrweb-player.umd.cjs")), "text/javascript; charset=utf-8");
+    }
+
+    #[tokio::test]
+    async fn docs_serve_index_files_and_say_how_to_build_them() {
+        let dir = std::env::temp_dir().join(format!("sightline-docs-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("classes")).unwrap();
+        let missing = serve_docs(&dir, "").await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        std::fs::write(dir.join("index.html"), "<h1>sightline</h1>").unwrap();
+        std::fs::write(dir.join("classes/Sightline.html"), "class").unwrap();
+        assert_eq!(serve_docs(&dir, "").await.status(), StatusCode::OK);
+        let page = serve_docs(&dir, "classes/Sightline.html").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(serve_docs(&dir, "../secret").await.status(), StatusCode::NOT_FOUND);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
