@@ -2,6 +2,7 @@
 //! Everything here is wasm32-only glue (web-sys, js-sys, gloo-timers, fetch).
 
 pub mod autocapture;
+pub mod consent;
 pub mod gate;
 pub mod listener;
 pub mod options;

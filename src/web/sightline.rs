@@ -11,8 +11,11 @@ use wasm_bindgen::JsCast;
 use crate::core::backoff::Backoff;
 use crate::core::batch::Stream;
 use crate::core::config::Config;
+use crate::core::consent::Consent;
 use crate::core::outbox::Outbox;
+use crate::core::replay::controls::ReplayState;
 use crate::web::autocapture::{event_json, Autocapture};
+use crate::web::consent::ConsentGate;
 use crate::web::gate::GateShell;
 use crate::web::listener::Listener;
 use crate::web::options;
@@ -42,6 +45,9 @@ struct Inner {
     config: Config,
     session: SessionSource,
     uploader: Uploader,
+    /// Decides what happens to analytics events (send, keep, drop) and whether the
+    /// recorder may run.
+    consent: Rc<ConsentGate>,
     gate: Option<GateShell>,
     running: RefCell<Option<Running>>,
 }
@@ -87,8 +93,14 @@ impl Sightline {
                 callbacks.on_signed_out,
             )
         });
+        let consent = Rc::new(ConsentGate::new(
+            &config.project_id,
+            config.consent,
+            config.respect_global_privacy_control,
+            uploader.clone(),
+        ));
         Ok(Sightline {
-            inner: Rc::new(Inner { config, session, uploader, gate, running: RefCell::new(None) }),
+            inner: Rc::new(Inner { config, session, uploader, consent, gate, running: RefCell::new(None) }),
         })
     }
 
@@ -111,9 +123,9 @@ impl Sightline {
 
         let analytics = &inner.config.analytics;
         let autocapture = (analytics.enabled && analytics.autocapture).then(|| {
-            let uploader = uploader.clone();
+            let consent = inner.consent.clone();
             let privacy = Privacy::new(&inner.config.replays);
-            Autocapture::start(Rc::new(move |event| uploader.capture(Stream::Analytics, event)), privacy)
+            Autocapture::start(Rc::new(move |event| consent.capture(event)), privacy)
         });
 
         let mut intervals = Vec::new();
@@ -125,21 +137,15 @@ impl Sightline {
                 }));
         }
 
-        let replays = &inner.config.replays;
-        let replay = replays
-            .enabled
-            .then(|| ReplayDriver::start(replays, &inner.config.project_id, uploader.clone()))
-            .flatten()
-            .map(Rc::new);
+        let replay = inner.start_replay();
 
         let mut listeners = Vec::new();
         let unload = {
-            let (uploader, replay) = (uploader.clone(), replay.clone());
+            let weak = Rc::downgrade(inner);
             Rc::new(move || {
-                if let Some(replay) = &replay {
-                    replay.flush_pending();
+                if let Some(inner) = weak.upgrade() {
+                    inner.unload();
                 }
-                uploader.unload();
             })
         };
         let on_pagehide = unload.clone();
@@ -163,8 +169,16 @@ impl Sightline {
             _intervals: intervals,
         });
         uploader.resume_sending();
-        uploader.adopt_persisted();
-        uploader.send_soon();
+        match inner.consent.state() {
+            Consent::Granted => {
+                uploader.adopt_persisted();
+                uploader.send_soon();
+            }
+            // Earlier pages' batches wait for a decision.
+            Consent::Pending => {}
+            // Nothing of this visitor is kept: earlier pages' batches included.
+            Consent::Denied => inner.consent.drop_everything(),
+        }
         if let Some(gate) = inner.gate.clone() {
             gate.start();
             spawn(async move {
@@ -181,7 +195,7 @@ impl Sightline {
         let running = self.inner.running.borrow_mut().take();
         let Some(running) = running else { return Ok(()) };
         if let Some(replay) = &running.replay {
-            replay.flush_pending();
+            replay.unload();
         }
         self.inner.uploader.unload();
         self.inner.uploader.pause();
@@ -206,7 +220,7 @@ impl Sightline {
         let event_type = validate_event_type(&event_type)?;
         let data_json = serialize_track_data(&event_type, &data)?;
         if self.inner.config.analytics.enabled {
-            self.inner.uploader.capture(Stream::Analytics, event_json(&event_type, now_ms(), &data_json));
+            self.inner.consent.capture(event_json(&event_type, now_ms(), &data_json));
         }
         Ok(())
     }
@@ -220,8 +234,11 @@ impl Sightline {
             replay.flush_pending();
         }
         let uploader = self.inner.uploader.clone();
+        let consent = self.inner.consent.clone();
         Ok(promise(async move {
             let (sent, pending) = uploader.flush_now().await;
+            // Events kept while consent is pending are still to be sent.
+            let pending = pending + consent.counts().0;
             let result = Object::new();
             Reflect::set(&result, &"sent".into(), &JsValue::from_f64(sent as f64))?;
             Reflect::set(&result, &"pending".into(), &JsValue::from_f64(pending as f64))?;
@@ -249,7 +266,78 @@ impl Sightline {
 
     /// The running replay driver, with no borrow kept.
     fn replay(&self) -> Option<Rc<ReplayDriver>> {
-        self.inner.running.borrow().as_ref().and_then(|r| r.replay.clone())
+        self.inner.replay()
+    }
+
+    /// Consent granted, and remembered for this `projectId`: what was kept while
+    /// pending is sent, earlier pages' batches too, and the recorder starts (when
+    /// `replays.enabled`).
+    #[wasm_bindgen(js_name = optIn)]
+    pub fn opt_in(&self) -> Result<(), JsValue> {
+        poison::check()?;
+        let inner = &self.inner;
+        let was = inner.consent.state();
+        inner.consent.grant();
+        let running = inner.running.borrow().is_some();
+        if running && was != Consent::Granted {
+            let replay = inner.start_replay();
+            if let Some(r) = inner.running.borrow_mut().as_mut() {
+                r.replay = replay;
+            }
+            inner.uploader.adopt_persisted();
+            inner.uploader.send_soon();
+        }
+        Ok(())
+    }
+
+    /// Consent denied, and remembered for this `projectId`: every buffer and the
+    /// persisted queue are dropped (counted), the recorder stops, retries are cancelled,
+    /// and nothing is sent afterwards.
+    #[wasm_bindgen(js_name = optOut)]
+    pub fn opt_out(&self) -> Result<(), JsValue> {
+        poison::check()?;
+        let replay = self.inner.running.borrow_mut().as_mut().and_then(|r| r.replay.take());
+        drop(replay); // stops the recorder
+        self.inner.consent.deny();
+        Ok(())
+    }
+
+    /// `"granted" | "pending" | "denied"`.
+    #[wasm_bindgen(getter = consentState, unchecked_return_type = "ConsentState")]
+    pub fn consent_state(&self) -> Result<String, JsValue> {
+        poison::check()?;
+        Ok(self.inner.consent.state().as_str().to_string())
+    }
+
+    /// What the recorder is doing: `"off" | "pending-consent" | "sampled-out" |
+    /// "buffering" | "recording" | "stopped"`.
+    #[wasm_bindgen(getter = replayState, unchecked_return_type = "ReplayState")]
+    pub fn replay_state(&self) -> Result<String, JsValue> {
+        poison::check()?;
+        let inner = &self.inner;
+        let state = if !inner.config.replays.enabled {
+            ReplayState::Off
+        } else {
+            match inner.consent.state() {
+                Consent::Pending => ReplayState::PendingConsent,
+                Consent::Denied => ReplayState::Off,
+                Consent::Granted => inner.replay().map_or(ReplayState::Off, |r| r.state()),
+            }
+        };
+        Ok(state.as_str().to_string())
+    }
+
+    /// In `replays.mode: "on-error"`: sends the buffered window now and records as
+    /// `"always"` for the rest of the browser session (a Custom event
+    /// `sightline/replay-trigger` marks the moment). In `"always"` mode it only adds
+    /// that marker.
+    #[wasm_bindgen(js_name = captureReplay)]
+    pub fn capture_replay(&self, reason: Option<String>) -> Result<(), JsValue> {
+        poison::check()?;
+        if let Some(replay) = self.replay() {
+            replay.capture_replay(reason.as_deref().unwrap_or("manual"));
+        }
+        Ok(())
     }
 
     /// Runs a fresh access check for the current session, superseding older ones;
@@ -280,15 +368,39 @@ impl Sightline {
     pub fn stats(&self) -> Result<JsValue, JsValue> {
         poison::check()?;
         let stats = self.inner.uploader.stats();
+        let (kept_pending, dropped_by_consent) = self.inner.consent.counts();
         let result = Object::new();
         let set = |key: &str, value: f64| {
             let _ = Reflect::set(&result, &key.into(), &JsValue::from_f64(value));
         };
-        set("queuedEvents", stats.queued_events as f64);
+        set("queuedEvents", (stats.queued_events + kept_pending) as f64);
         set("deliveredEvents", stats.delivered_events as f64);
-        set("droppedEvents", stats.dropped_events as f64);
+        set("droppedEvents", (stats.dropped_events + dropped_by_consent) as f64);
         set("droppedReplayEvents", stats.dropped_replay_events as f64);
         Ok(result.into())
+    }
+}
+
+impl Inner {
+    fn replay(&self) -> Option<Rc<ReplayDriver>> {
+        self.running.borrow().as_ref().and_then(|r| r.replay.clone())
+    }
+
+    /// The replay driver, when `replays.enabled` and consent is granted.
+    fn start_replay(&self) -> Option<Rc<ReplayDriver>> {
+        let replays = &self.config.replays;
+        if !replays.enabled || self.consent.state() != Consent::Granted {
+            return None;
+        }
+        ReplayDriver::start(replays, &self.config.project_id, self.uploader.clone()).map(Rc::new)
+    }
+
+    /// `pagehide`, hidden: keepalive within the budget, persist the rest.
+    fn unload(&self) {
+        if let Some(replay) = self.replay() {
+            replay.unload();
+        }
+        self.uploader.unload();
     }
 }
 

@@ -85,7 +85,48 @@ export interface ReplayOptions {
      * Default `16777216` (16 MiB).
      */
     maxQueuedBytes?: number;
+    /**
+     * Share of browser sessions recorded, from 0 to 1, decided once per browser session
+     * (its reloads agree); a sampled-out session records and sends nothing. Default `1`.
+     */
+    sampleRate?: number;
+    /**
+     * A browser session's replay is held back until the session has lasted this many ms;
+     * a page left sooner sends none of it. Default `0`.
+     */
+    minimumDurationMs?: number;
+    /**
+     * The recorder stops when the browser session has lasted this many ms (a Custom
+     * event `sightline/recording-stopped` says why). Default `3600000`.
+     */
+    maxSessionDurationMs?: number;
+    /**
+     * `"always"` records and sends everything. `"on-error"` keeps only the last
+     * `errorBufferMs` in memory (always starting with Meta + FullSnapshot) and sends
+     * nothing until an uncaught error, an unhandled rejection or `captureReplay()`; then
+     * it uploads that window and records as `"always"` for the rest of the browser
+     * session. Default `"always"`.
+     */
+    mode?: ReplayMode;
+    /** The window kept in `"on-error"` mode, in ms. Default `60000`. */
+    errorBufferMs?: number;
+    /**
+     * A MutationObserver callback with more records than this is not diffed: a fresh
+     * full snapshot replaces it (at most once per 10 s), and a storm that goes on stops
+     * the recorder (Custom event `sightline/recording-stopped`, reason
+     * `"mutation-limit"`). Default `10000`.
+     */
+    mutationLimit?: number;
 }
+
+/** `replays.mode`. */
+export type ReplayMode = "always" | "on-error";
+
+/** Consent to analytics and replay: see `SightlineOptions.consent`. */
+export type ConsentState = "granted" | "pending" | "denied";
+
+/** What the recorder is doing (`sl.replayState`). */
+export type ReplayState = "off" | "pending-consent" | "sampled-out" | "buffering" | "recording" | "stopped";
 
 /** `options.upload`: retries of failed batches (exponential, with jitter). */
 export interface UploadOptions {
@@ -152,6 +193,20 @@ export interface SightlineOptions {
     upload?: UploadOptions;
     /** The access gate (off without it). */
     accessGate?: AccessGateOptions;
+    /**
+     * The starting consent. `"granted"`: normal operation. `"pending"`: analytics events
+     * are kept in memory only (at most 1 MiB, oldest dropped and counted), nothing is
+     * sent or persisted, the recorder does not run, until `optIn()`. `"denied"`: nothing
+     * is kept or sent. An explicit `optIn()` / `optOut()` is remembered for this
+     * `projectId` and wins on later page loads. The access gate ignores consent.
+     * Default `"granted"`.
+     */
+    consent?: ConsentState;
+    /**
+     * When `navigator.globalPrivacyControl === true` and no `optIn()` was remembered, the
+     * consent starts as `"denied"`. Default `true`.
+     */
+    respectGlobalPrivacyControl?: boolean;
 }
 
 /** What `flush()` resolves with (analytics events only). */

@@ -8,6 +8,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::Sightline;
+use crate::core::replay::controls::ReplayMode;
 
 #[wasm_bindgen]
 impl Sightline {
@@ -26,6 +27,8 @@ impl Sightline {
         set("projectId", text(&config.project_id));
         set("apiBaseUrl", text(&config.api_base_url));
         set("publishableClientKey", maybe(&config.publishable_client_key));
+        set("consent", text(config.consent.as_str()));
+        set("respectGlobalPrivacyControl", JsValue::from_bool(config.respect_global_privacy_control));
 
         let a = &config.analytics;
         set("analytics.enabled", JsValue::from_bool(a.enabled));
@@ -47,6 +50,12 @@ impl Sightline {
         set("replays.idleTimeoutMs", num(r.idle_timeout_ms as f64));
         set("replays.maskAllText", JsValue::from_bool(r.mask_all_text));
         set("replays.maxQueuedBytes", num(r.max_queued_bytes as f64));
+        set("replays.sampleRate", num(r.sample_rate));
+        set("replays.minimumDurationMs", num(r.minimum_duration_ms as f64));
+        set("replays.maxSessionDurationMs", num(r.max_session_duration_ms as f64));
+        set("replays.mode", text(if r.mode == ReplayMode::OnError { "on-error" } else { "always" }));
+        set("replays.errorBufferMs", num(r.error_buffer_ms as f64));
+        set("replays.mutationLimit", num(r.mutation_limit as f64));
 
         let u = &config.upload;
         set("upload.retryInitialDelayMs", num(u.retry_initial_delay_ms as f64));
