@@ -11,8 +11,6 @@
 //! on later page loads; Global Privacy Control starts as `Denied` unless the visitor
 //! opted in. The access gate is functional, not tracking: consent never changes it.
 
-use std::collections::VecDeque;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consent {
     Granted,
@@ -71,7 +69,9 @@ pub const PENDING_MAX_BYTES: usize = 1 << 20;
 /// beyond the byte cap.
 #[derive(Debug, Default)]
 pub struct PendingEvents {
-    events: VecDeque<String>,
+    /// Oldest first (a `Vec`, not a `VecDeque`: dropping from the front is rare, and
+    /// one more collection type costs bundle bytes).
+    events: Vec<String>,
     bytes: usize,
 }
 
@@ -84,14 +84,14 @@ impl PendingEvents {
             return 1;
         }
         let mut dropped = 0;
-        while self.bytes + event.len() > PENDING_MAX_BYTES {
-            let Some(old) = self.events.pop_front() else { break };
-            self.bytes -= old.len();
+        while self.bytes + event.len() > PENDING_MAX_BYTES && dropped < self.events.len() {
+            self.bytes -= self.events[dropped].len();
             dropped += 1;
         }
+        self.events.drain(..dropped);
         self.bytes += event.len();
-        self.events.push_back(event);
-        dropped
+        self.events.push(event);
+        dropped as u64
     }
 
     pub fn len(&self) -> usize {
@@ -105,7 +105,7 @@ impl PendingEvents {
     /// Every kept event, oldest first, leaving the buffer empty.
     pub fn take(&mut self) -> Vec<String> {
         self.bytes = 0;
-        self.events.drain(..).collect()
+        std::mem::take(&mut self.events)
     }
 }
 

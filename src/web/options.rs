@@ -124,8 +124,13 @@ impl<'a> Fields<'a> {
         match value.as_string() {
             Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
             _ => {
-                let quoted: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
-                Err(self.fail(name, &format!("one of {}", quoted.join(", ")), &value))
+                let mut expected = String::from("one of");
+                for (i, a) in allowed.iter().enumerate() {
+                    expected.push_str(if i == 0 { " \"" } else { ", \"" });
+                    expected.push_str(a);
+                    expected.push('"');
+                }
+                Err(self.fail(name, &expected, &value))
             }
         }
     }

@@ -13,8 +13,6 @@
 //! - [`ReplayControls::handle_trigger`] on an uncaught error or `captureReplay()`;
 //! - [`ReplayControls::handle_new_session`] when the browser session rotates.
 
-use std::collections::VecDeque;
-
 /// `replays.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplayMode {
@@ -150,7 +148,7 @@ pub struct ReplayControls {
     /// Events held back until the session lasted `minimum_duration_ms`.
     held: Vec<String>,
     /// The on-error window, oldest segment first.
-    window: VecDeque<Segment>,
+    window: Vec<Segment>,
     next_checkout_ms: u64,
     stopped: Option<StopReason>,
 }
@@ -163,7 +161,7 @@ impl ReplayControls {
             mode,
             session_started_ms,
             held: Vec::new(),
-            window: VecDeque::new(),
+            window: Vec::new(),
             next_checkout_ms: 0,
             stopped: None,
         };
@@ -208,9 +206,9 @@ impl ReplayControls {
         }
         match self.mode {
             ReplayMode::OnError => {
-                match self.window.back_mut() {
+                match self.window.last_mut() {
                     Some(segment) if !starts_snapshot => segment.events.push(event),
-                    _ => self.window.push_back(Segment { started_ms: now_ms, events: vec![event] }),
+                    _ => self.window.push(Segment { started_ms: now_ms, events: vec![event] }),
                 }
                 self.trim_window(now_ms);
                 Vec::new()
@@ -231,9 +229,9 @@ impl ReplayControls {
     /// newer one exists (every segment starts with Meta + FullSnapshot).
     fn trim_window(&mut self, now_ms: u64) {
         let oldest_allowed = now_ms.saturating_sub(self.config.error_buffer_ms);
-        while self.window.len() > 1 && self.window[0].started_ms < oldest_allowed {
-            self.window.pop_front();
-        }
+        let stale = self.window.iter().take_while(|s| s.started_ms < oldest_allowed).count();
+        // Keep the newest segment even when it is older (every segment starts with Meta).
+        self.window.drain(..stale.min(self.window.len().saturating_sub(1)));
     }
 
     /// An uncaught error, an unhandled rejection or `captureReplay()`: in `"on-error"`
