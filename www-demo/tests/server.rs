@@ -251,7 +251,9 @@ async fn pages_and_static_files() {
     assert_eq!(dash.status, StatusCode::OK);
     let html = String::from_utf8_lossy(&dash.bytes);
     assert!(html.contains("/vendor/rrweb-player/dist/"), "the dashboard loads the vendored player");
-    assert!(html.contains("/api/dashboard/events"));
+    assert!(html.contains("/static/dashboard.js"));
+    let js = call(&app, get("/static/dashboard.js")).await;
+    assert!(String::from_utf8_lossy(&js.bytes).contains("/api/dashboard/events"));
 }
 
 // ----------------------------------------------------------------------------------------
