@@ -67,13 +67,15 @@ function sessionRow(s) {
     if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
     e.preventDefault();
     history.pushState({ session: s.browser_session_id }, "", play.href);
+    play.closest(".scroll").scrollLeft = 0;
     openReplay(s.browser_session_id);
   });
   const tr = el("tr", { className: "session-row" },
     el("td", { className: "mono", textContent: s.browser_session_id.slice(0, 8) + "…", title: s.browser_session_id }),
     userCell(s.user_id),
-    el("td", { className: "time", textContent: fmtTime(s.last_event_at_ms) }),
-    el("td", { textContent: s.event_count + " in " + s.batch_count + (s.batch_count === 1 ? " batch" : " batches") }),
+    el("td", { className: "time", textContent: new Date(s.last_event_at_ms).toLocaleTimeString(undefined, { hour12: false }),
+      title: fmtTime(s.last_event_at_ms) }),
+    el("td", { textContent: String(s.event_count), title: s.batch_count + (s.batch_count === 1 ? " batch" : " batches") }),
     el("td", {}, play));
   tr.dataset.session = s.browser_session_id;
   if (s.browser_session_id === selected) tr.classList.add("selected");
