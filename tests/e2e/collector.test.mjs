@@ -349,6 +349,30 @@ describe("demo: a fresh visitor (Chromium)", () => {
     document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
   });
 
+  test("init() on a page whose CSP forbids WebAssembly rejects naming 'wasm-unsafe-eval'", async () => {
+    const page = await browser.newPage();
+    const script = `import init, { Sightline } from "/pkg/sightline.js";
+      init().then(() => { window.__init = "started"; }, (e) => { window.__init = e.name + ": " + e.message; });`;
+    const serve = (csp) => async (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname.endsWith(".js")) return route.fulfill({ contentType: "text/javascript", body: script });
+      return route.fulfill({ contentType: "text/html", headers: { "content-security-policy": csp },
+        body: '<!doctype html><meta charset="utf-8"><script type="module" src="' + url.pathname + '.js"></script>' });
+    };
+    const outcome = async (name, csp) => {
+      await page.route(`${c.url}/${name}*`, serve(csp));
+      await page.goto(`${c.url}/${name}`);
+      return (await page.waitForFunction(() => window.__init, null, { timeout: 15000 })).jsonValue();
+    };
+    const refused = await outcome("csp-strict", "default-src 'self'; script-src 'self'");
+    assert.match(refused, /^SightlineCspError: /, refused);
+    assert.match(refused, /'wasm-unsafe-eval'/);
+    assert.match(refused, /script-src 'self' 'wasm-unsafe-eval'/);
+    // The policy the README recommends lets it start.
+    assert.equal(await outcome("csp-wasm", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"), "started");
+    await page.close();
+  });
+
   test("clicks without signing in show up in the dashboard with a playable replay; no CSP violation", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const demo = await context.newPage();
