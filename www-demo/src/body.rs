@@ -48,7 +48,8 @@ pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Body
     let mut buf = Vec::with_capacity(declared.unwrap_or(16 * 1024) as usize);
     let read = async {
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| BodyError::Invalid(format!("could not read the request body: {e}")))?;
+            let frame =
+                frame.map_err(|e| BodyError::Invalid(format!("could not read the request body: {e}")))?;
             if let Ok(data) = frame.into_data() {
                 if buf.len() + data.len() > MAX_BODY_BYTES {
                     drain(body).await;
@@ -62,8 +63,21 @@ pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Body
     match tokio::time::timeout(BODY_TIMEOUT, read).await {
         Ok(Ok(())) => Ok(Bytes::from(buf)),
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(BodyError::TooSlow(format!("the request body took over {} s to arrive", BODY_TIMEOUT.as_secs()))),
+        Err(_) => Err(BodyError::TooSlow(format!(
+            "the request body took over {} s to arrive",
+            BODY_TIMEOUT.as_secs()
+        ))),
     }
+}
+
+/// Whether JSON text holds a `\uD800`-`\uDFFF` escape (checked only after a parse failed).
+pub fn has_surrogate_escape(json: &[u8]) -> bool {
+    json.windows(4).any(|w| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && matches!(w[2], b'd' | b'D')
+            && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+    })
 }
 
 /// JSON text with every `\uXXXX` escape of a lone UTF-16 surrogate replaced by `\ufffd`
@@ -172,9 +186,13 @@ mod tests {
     fn lone_surrogates_become_replacement_characters() {
         let fix = |s: &str| String::from_utf8(replace_lone_surrogates(s.as_bytes())).unwrap();
         assert_eq!(fix(r#"{"a":"x\ud800y"}"#), r#"{"a":"x\ufffdy"}"#);
-        assert_eq!(fix(r#"["\uDC00","\ud83d\ude00","\\ud800","\ud83d"]"#), r#"["\ufffd","\ud83d\ude00","\\ud800","\ufffd"]"#);
+        assert_eq!(
+            fix(r#"["\uDC00","\ud83d\ude00","\\ud800","\ud83d"]"#),
+            r#"["\ufffd","\ud83d\ude00","\\ud800","\ufffd"]"#
+        );
         assert_eq!(fix(r#"["\ud83d\u0041"]"#), r#"["\ufffd\u0041"]"#);
-        let v: serde_json::Value = serde_json::from_slice(&replace_lone_surrogates(br#"{"t":"a\udfffb"}"#)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&replace_lone_surrogates(br#"{"t":"a\udfffb"}"#)).unwrap();
         assert_eq!(v["t"], "a\u{fffd}b");
     }
 

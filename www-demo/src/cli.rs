@@ -107,7 +107,12 @@ impl From<Cli> for Config {
             pkg: clean(c.pkg),
             vendor: clean(c.vendor),
             site: clean(c.site),
-            granted_users: c.granted_users.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            granted_users: c
+                .granted_users
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
             allow_anonymous: c.allow_anonymous,
             allowed_hosts: c.allowed_hosts.into_iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
             dashboard_token: c.dashboard_token.filter(|t| !t.is_empty()),
@@ -136,7 +141,8 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let argv = std::iter::once(std::ffi::OsString::from("sightline-collector")).chain(args.into_iter().map(Into::into));
+    let argv = std::iter::once(std::ffi::OsString::from("sightline-collector"))
+        .chain(args.into_iter().map(Into::into));
     Cli::try_parse_from(argv).map(Config::from)
 }
 

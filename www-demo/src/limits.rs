@@ -29,10 +29,7 @@ impl Limits {
 }
 
 fn busy(message: &str) -> Response {
-    let mut res = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({"code": "SERVER_BUSY", "error": message})),
-    )
+    let mut res = (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"code": "SERVER_BUSY", "error": message})))
         .into_response();
     res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     res

@@ -45,7 +45,8 @@ async fn main() -> ExitCode {
     };
     // The URL's host must be one the Host check accepts: an unspecified address (0.0.0.0)
     // is shown as this machine's loopback.
-    let shown = if local.ip().is_unspecified() { format!("127.0.0.1:{}", local.port()) } else { local.to_string() };
+    let shown =
+        if local.ip().is_unspecified() { format!("127.0.0.1:{}", local.port()) } else { local.to_string() };
     let dashboard = match &token {
         Some(t) => format!("http://{shown}/dashboard?token={t}"),
         None => format!("http://{shown}/dashboard"),
@@ -55,12 +56,15 @@ async fn main() -> ExitCode {
         println!("the dashboard needs its token: open the link above once (it sets a cookie), or send `Authorization: Bearer <token>`");
     }
     if local.ip().is_unspecified() {
-        println!("listening on every interface: pass --allowed-host <name> for each name browsers use to reach it");
+        println!(
+            "listening on every interface: pass --allowed-host <name> for each name browsers use to reach it"
+        );
     }
     if test_hooks {
         println!("test hooks on: POST/DELETE http://{shown}/__faults, GET http://{shown}/__stats");
     }
-    let retention = if retain_days == 0 { "kept forever".to_string() } else { format!("kept {retain_days} days") };
+    let retention =
+        if retain_days == 0 { "kept forever".to_string() } else { format!("kept {retain_days} days") };
     println!("database: {} (data {retention})", db.display());
     let _ = std::io::stdout().flush();
     let cleanup = tokio::spawn(sightline_collector::retention::run(state.clone()));

@@ -231,7 +231,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     };
     match serde_json::from_slice(&text) {
         Ok(v) => Ok(v),
-        Err(e) if e.to_string().contains("surrogate") => {
+        Err(_) if body::has_surrogate_escape(&text) => {
             serde_json::from_slice(&body::replace_lone_surrogates(&text)).map_err(invalid)
         }
         Err(e) => Err(invalid(e)),
@@ -360,7 +360,9 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await.map_err(internal)? {
         Ok(v) => Ok(v),
-        Err(rusqlite::Error::InvalidParameterName(m)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "SCHEMA_ERROR", m)),
+        Err(rusqlite::Error::InvalidParameterName(m)) => {
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "SCHEMA_ERROR", m))
+        }
         Err(e) => Err(internal(e)),
     }
 }
@@ -381,7 +383,10 @@ async fn dashboard_summary(State(state): State<AppState>) -> Result<Response, Ap
 }
 
 /// `?limit=` (default 100, at most 5,000) and `?before=<next of the previous page>`.
-async fn dashboard_events(State(state): State<AppState>, Query(q): Query<Params>) -> Result<Response, ApiError> {
+async fn dashboard_events(
+    State(state): State<AppState>,
+    Query(q): Query<Params>,
+) -> Result<Response, ApiError> {
     let limit = limit_of(&q, 100)?;
     let store = state.store.clone();
     let before = q.get("before").cloned();
@@ -389,7 +394,10 @@ async fn dashboard_events(State(state): State<AppState>, Query(q): Query<Params>
     Ok(page_json("events", page))
 }
 
-async fn dashboard_sessions(State(state): State<AppState>, Query(q): Query<Params>) -> Result<Response, ApiError> {
+async fn dashboard_sessions(
+    State(state): State<AppState>,
+    Query(q): Query<Params>,
+) -> Result<Response, ApiError> {
     let limit = limit_of(&q, 100)?;
     let store = state.store.clone();
     let before = q.get("before").cloned();

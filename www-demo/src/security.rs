@@ -65,7 +65,12 @@ pub fn new_token() -> String {
         use std::hash::{BuildHasher, Hasher};
         for chunk in b.chunks_mut(8) {
             let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos(),
+            );
             chunk.copy_from_slice(&h.finish().to_le_bytes());
         }
     }
@@ -90,7 +95,8 @@ fn host_name(host: &str) -> String {
             None => host,
         }
     } else {
-        host.rsplit_once(':').map_or(host, |(n, port)| if port.bytes().all(|b| b.is_ascii_digit()) { n } else { host })
+        host.rsplit_once(':')
+            .map_or(host, |(n, port)| if port.bytes().all(|b| b.is_ascii_digit()) { n } else { host })
     };
     name.trim_end_matches('.').to_ascii_lowercase()
 }
@@ -293,7 +299,9 @@ mod tests {
         for ok in ["127.0.0.1:8787", "localhost:8787", "LOCALHOST", "[::1]:8787", "127.0.0.1", "localhost."] {
             assert!(host_allowed(&c, ok), "{ok}");
         }
-        for bad in ["evil.test", "evil.test:8787", "127.0.0.1.evil.test", "", "localhost.evil.test:80", "10.0.0.1"] {
+        for bad in
+            ["evil.test", "evil.test:8787", "127.0.0.1.evil.test", "", "localhost.evil.test:80", "10.0.0.1"]
+        {
             assert!(!host_allowed(&c, bad), "{bad}");
         }
         let c = config("10.0.0.5", &["demo.example"]);

@@ -621,7 +621,10 @@ impl Store {
                     "DELETE FROM replay_events WHERE browser_session_id = ?1 AND session_replay_id = ?2",
                     [browser_session_id, session_replay_id],
                 )? as i64;
-                let b = tx.execute("DELETE FROM replay_batches WHERE session_replay_id = ?1", [session_replay_id])?;
+                let b = tx.execute(
+                    "DELETE FROM replay_batches WHERE session_replay_id = ?1",
+                    [session_replay_id],
+                )?;
                 tx.execute("DELETE FROM replay_sessions WHERE session_replay_id = ?1", [session_replay_id])?;
                 add_total(&tx, "replay_events", -e)?;
                 add_total(&tx, "replay_batches", -(b as i64))?;
@@ -698,7 +701,8 @@ fn batch_times(batch: &ReplayBatch) -> (i64, i64) {
     (times.clone().min().unwrap_or(batch.sent_at_ms), times.max().unwrap_or(batch.sent_at_ms))
 }
 
-const RECENT_EVENTS_SQL: &str = "SELECT id, project_id, batch_id, session_replay_segment_id, user_id, event_type,
+const RECENT_EVENTS_SQL: &str =
+    "SELECT id, project_id, batch_id, session_replay_segment_id, user_id, event_type,
         event_at_ms, page_path, data, received_at_ms
  FROM analytics_events WHERE (event_at_ms, id) < (?1, ?2) ORDER BY event_at_ms DESC, id DESC LIMIT ?3";
 const SESSIONS_SQL: &str = "SELECT session_replay_id, project_id, browser_session_id, user_id, started_at_ms,
@@ -720,7 +724,6 @@ fn uuid_v4(bytes: &[u8]) -> String {
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -763,8 +766,14 @@ mod tests {
         assert_eq!(store.journal_mode().unwrap(), "wal");
         let sender = Sender { project_id: "p".into(), ..Default::default() };
         let a = analytics(&id(1), 1);
-        assert_eq!(store.insert_analytics(&sender, &a).unwrap(), AnalyticsOutcome { inserted: 1, deduped: false });
-        assert_eq!(store.insert_analytics(&sender, &a).unwrap(), AnalyticsOutcome { inserted: 0, deduped: true });
+        assert_eq!(
+            store.insert_analytics(&sender, &a).unwrap(),
+            AnalyticsOutcome { inserted: 1, deduped: false }
+        );
+        assert_eq!(
+            store.insert_analytics(&sender, &a).unwrap(),
+            AnalyticsOutcome { inserted: 0, deduped: true }
+        );
         assert_eq!(store.recent_events(10, None).unwrap().items.len(), 1);
 
         let sid = id(2);
@@ -776,7 +785,8 @@ mod tests {
         assert_eq!(again.s3_key, b1.s3_key);
         let page = store.session_events_json(&sid, 100, None).unwrap().unwrap();
         let events: Value = serde_json::from_str(&page.items).unwrap();
-        let ts: Vec<i64> = events.as_array().unwrap().iter().map(|e| e["timestamp"].as_i64().unwrap()).collect();
+        let ts: Vec<i64> =
+            events.as_array().unwrap().iter().map(|e| e["timestamp"].as_i64().unwrap()).collect();
         assert_eq!(ts, vec![10, 20, 30]);
         assert_eq!(page.next, None);
         let s = &store.sessions(10, None).unwrap().items[0];

@@ -42,7 +42,14 @@ async fn a_foreign_host_gets_421_on_every_route() {
     let dir = tempfile::tempdir().unwrap();
     let app = seeded(config(dir.path())).await;
     let mut routes: Vec<&str> = DASHBOARD_ROUTES.to_vec();
-    routes.extend(["/", "/static/demo.css", "/pkg/sightline.js", "/api/code/invites/check-access/", "/__stats", "/nope"]);
+    routes.extend([
+        "/",
+        "/static/demo.css",
+        "/pkg/sightline.js",
+        "/api/code/invites/check-access/",
+        "/__stats",
+        "/nope",
+    ]);
     for host in ["evil.test", "evil.test:8787", "127.0.0.1.evil.test:8787", "localhost.evil.test"] {
         for path in &routes {
             let a = call(&app, get_with(path, &[("host", host)])).await;
@@ -90,13 +97,15 @@ async fn the_dashboard_api_is_same_origin_only() {
         let a = call(&app, req).await;
         assert_eq!(a.header("access-control-allow-origin"), None, "{path}");
         // A cross-origin GET is refused, and carries no CORS grant either.
-        let a = call(&app, get_with(path, &[("host", "127.0.0.1:8787"), ("origin", "http://evil.test")])).await;
+        let a =
+            call(&app, get_with(path, &[("host", "127.0.0.1:8787"), ("origin", "http://evil.test")])).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(a.header("access-control-allow-origin"), None, "{path}");
         assert!(!String::from_utf8_lossy(&a.bytes).contains("/secret"));
         // Another port is another origin too.
         let a =
-            call(&app, get_with(path, &[("host", "127.0.0.1:8787"), ("origin", "http://127.0.0.1:9999")])).await;
+            call(&app, get_with(path, &[("host", "127.0.0.1:8787"), ("origin", "http://127.0.0.1:9999")]))
+                .await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
     }
     // The dashboard's own requests (same origin) work.
@@ -127,18 +136,18 @@ async fn the_dashboard_api_is_same_origin_only() {
 async fn off_loopback_the_dashboard_needs_its_token() {
     let dir = tempfile::tempdir().unwrap();
     let token = "0123456789abcdef0123456789abcdef";
-    let app = seeded(Config {
-        host: "0.0.0.0".into(),
-        dashboard_token: Some(token.into()),
-        ..config(dir.path())
-    })
-    .await;
+    let app =
+        seeded(Config { host: "0.0.0.0".into(), dashboard_token: Some(token.into()), ..config(dir.path()) })
+            .await;
     for path in DASHBOARD_ROUTES {
         let a = call(&app, get(path)).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{path}");
         assert!(!String::from_utf8_lossy(&a.bytes).contains("/secret"));
         for wrong in ["Bearer nope", "Bearer 0123456789abcdef0123456789abcdee", "Basic x"] {
-            assert_eq!(call(&app, get_with(path, &[("authorization", wrong)])).await.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                call(&app, get_with(path, &[("authorization", wrong)])).await.status,
+                StatusCode::UNAUTHORIZED
+            );
         }
         let cookie = "sightline_dashboard=nope";
         assert_eq!(call(&app, get_with(path, &[("cookie", cookie)])).await.status, StatusCode::UNAUTHORIZED);
@@ -238,11 +247,16 @@ fn the_binary_off_loopback_prints_a_token_link() {
         let link = line.split("dashboard: ").nth(1).unwrap().trim().to_string();
         let token = link.split("?token=").nth(1).unwrap_or_else(|| panic!("no token in {line}")).to_string();
         assert_eq!(token.len(), 64);
-        let addr: std::net::SocketAddr = line.split("http://").nth(1).unwrap().split('/').next().unwrap().parse().unwrap();
+        let addr: std::net::SocketAddr =
+            line.split("http://").nth(1).unwrap().split('/').next().unwrap().parse().unwrap();
         let ask = |headers: &str| {
             let mut s = TcpStream::connect(addr).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            write!(s, "GET /api/dashboard/events HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{headers}\r\n").unwrap();
+            write!(
+                s,
+                "GET /api/dashboard/events HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{headers}\r\n"
+            )
+            .unwrap();
             let mut out = String::new();
             s.read_to_string(&mut out).unwrap();
             out.split(' ').nth(1).unwrap().to_string()

@@ -370,7 +370,10 @@ fn bad_command_lines_fail_with_usage() {
         "--max-concurrency",
         "--test-hooks",
     ] {
-        let line = help.lines().find(|l| l.trim_start().starts_with(flag)).unwrap_or_else(|| panic!("{flag}: {help}"));
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag}: {help}"));
         assert!(line.contains("[default: "), "{line}");
     }
 }
