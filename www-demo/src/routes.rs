@@ -319,7 +319,8 @@ async fn replay_batch(State(state): State<AppState>, headers: HeaderMap, body: B
 // Access check
 
 /// The demo's invite check: `Bearer demo-<user>` is a signed-in user; `--granted-users`
-/// have access. Anything else is not a session (401).
+/// have access. Anything else is not a session (401), nor is an anonymous user's token
+/// without `x-stack-allow-anonymous-user: true`.
 async fn check_access(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let token = header_str(&headers, "authorization")
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
@@ -332,6 +333,19 @@ async fn check_access(State(state): State<AppState>, headers: HeaderMap) -> Resp
         )
         .into_response();
     };
+    // As Stack Auth's endpoints: an anonymous user counts as signed in only where the
+    // request says anonymous users are welcome. The SDK's access check does not (wire.md),
+    // so for the gate an anonymous visitor is signed out ("unknown").
+    if user.starts_with(ANONYMOUS_PREFIX)
+        && header_str(&headers, "x-stack-allow-anonymous-user") != Some("true")
+    {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED",
+            "this access token belongs to an anonymous user",
+        )
+        .into_response();
+    }
     let has_access = state.config.granted_users.iter().any(|u| u == user);
     Json(json!({"has_access": has_access})).into_response()
 }

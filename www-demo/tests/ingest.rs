@@ -464,13 +464,19 @@ async fn anonymous_users_need_the_allow_anonymous_header() {
     assert_eq!(a.status, StatusCode::OK);
     let events = call(&app, get("/api/dashboard/events")).await.json();
     assert_eq!(events["events"][0]["user_id"], "anon-1a2b3c4d");
-    // Anonymous users are signed in, but never granted.
-    let check = Request::builder()
-        .uri("/api/code/invites/check-access/")
-        .header("authorization", "Bearer demo-anon-1a2b3c4d")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(call(&app, check).await.json(), json!({"has_access": false}));
+    // For the access check (which the SDK sends without the header) an anonymous user is
+    // signed out; with the header, a user who is not granted.
+    let check = |allow: bool| {
+        let b = Request::builder()
+            .uri("/api/code/invites/check-access/")
+            .header("authorization", "Bearer demo-anon-1a2b3c4d");
+        let b = if allow { b.header("x-stack-allow-anonymous-user", "true") } else { b };
+        b.body(Body::empty()).unwrap()
+    };
+    let a = call(&app, check(false)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.json()["code"], "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED");
+    assert_eq!(call(&app, check(true)).await.json(), json!({"has_access": false}));
 }
 
 #[tokio::test]
