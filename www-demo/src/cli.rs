@@ -28,16 +28,16 @@ pub struct Cli {
     #[arg(long, default_value_t = 8787)]
     pub port: u16,
     /// SQLite database (created with its directory if missing).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/collector.db"))]
+    #[arg(long, default_value_os_t = repo_root().join("www-demo/data/collector.db"))]
     pub db: PathBuf,
     /// The built wasm package, served at /pkg/.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../pkg"))]
+    #[arg(long, default_value_os_t = repo_root().join("pkg"))]
     pub pkg: PathBuf,
     /// node_modules holding rrweb-player, served at /vendor/.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/node_modules"))]
+    #[arg(long, default_value_os_t = repo_root().join("tests/node_modules"))]
     pub vendor: PathBuf,
     /// The demo site: index.html at /, static/ at /static/.
-    #[arg(long, default_value = env!("CARGO_MANIFEST_DIR"))]
+    #[arg(long, default_value_os_t = repo_root().join("www-demo"))]
     pub site: PathBuf,
     /// Demo users the access check grants (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "alice")]
