@@ -262,7 +262,10 @@ const result = {
   pollP50: pct(samples.poll, 50), pollP99: pct(samples.poll, 99), polls: samples.poll.length,
 };
 
-console.log(`\ncollector load: ${CLIENTS} clients (${REPLAY_CLIENTS} replay at ${REPLAY_KB} KB JSON, ${CLIENTS - REPLAY_CLIENTS} analytics), ` +
+const kb = (xs) => (xs.reduce((a, t) => a + t.gz.length, 0) / xs.length / 1024).toFixed(1);
+const replayEventsPerBatch = Math.round(replayTails.reduce((a, t) => a + t.n, 0) / replayTails.length);
+console.log(`\ncollector load: ${CLIENTS} clients (${REPLAY_CLIENTS} replay at ${REPLAY_KB} KB JSON = ${replayEventsPerBatch} events, ` +
+  `~${kb(replayTails)} KB gzip; ${CLIENTS - REPLAY_CLIENTS} analytics, ~${kb(analyticsTails)} KB gzip), ` +
   `${DURATION} s without + ${DURATION} s with the dashboard polling every 1 s (${SEGMENT} s windows), ${os.cpus().length} CPUs\n`);
 console.log("| requests | dashboard polling | attempts | p50 ms | p99 ms | max ms |");
 console.log("|---|---|---:|---:|---:|---:|");
