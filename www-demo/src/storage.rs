@@ -313,6 +313,8 @@ impl Store {
     }
 
     pub fn insert_analytics(&self, sender: &Sender, batch: &AnalyticsBatch) -> StoreResult<AnalyticsOutcome> {
+        // Serialized before taking the writer, which other requests wait for.
+        let data: Vec<String> = batch.events.iter().map(|e| e.data.to_string()).collect();
         let mut conn = self.write();
         let tx = conn.transaction()?;
         let now = now_ms();
@@ -344,7 +346,7 @@ impl Store {
                     event_at_ms, page_path, data, received_at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
-            for e in &batch.events {
+            for (e, data) in batch.events.iter().zip(&data) {
                 stmt.execute(params![
                     batch_row,
                     sender.project_id,
@@ -354,7 +356,7 @@ impl Store {
                     e.event_type,
                     e.event_at_ms,
                     e.page_path,
-                    e.data.to_string(),
+                    data,
                     now
                 ])?;
             }
@@ -366,6 +368,8 @@ impl Store {
     }
 
     pub fn insert_replay(&self, sender: &Sender, batch: &ReplayBatch) -> StoreResult<ReplayOutcome> {
+        // Serialized before taking the writer, which other requests wait for.
+        let data: Vec<String> = batch.events.iter().map(|e| e.data.to_string()).collect();
         let mut conn = self.write();
         let tx = conn.transaction()?;
         let existing: Option<(String, String)> = tx
@@ -422,7 +426,7 @@ impl Store {
                    session_replay_segment_id, seq, event_type, event_at_ms, page_path, data, received_at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
-            for (seq, e) in batch.events.iter().enumerate() {
+            for (seq, (e, data)) in batch.events.iter().zip(&data).enumerate() {
                 stmt.execute(params![
                     batch_row,
                     session_replay_id,
@@ -434,7 +438,7 @@ impl Store {
                     // Events without a timestamp sort first (rrweb's always have one).
                     e.timestamp.unwrap_or(0),
                     e.page_path,
-                    e.data.to_string(),
+                    data,
                     now
                 ])?;
             }

@@ -100,6 +100,12 @@ function analyticsEvents(now) {
   return events;
 }
 
+const WORDS = ("invoice upgraded teammate report pricing settings dashboard session replay analytics customer " +
+  "account billing project deploy preview monthly annual seats trial support ticket export import filter").split(" ");
+/** Text as varied as a page's (gzip compresses it about 3x, not 20x as a repeated string). */
+const words = (n) => Array.from({ length: n }, () => WORDS[Math.floor(Math.random() * WORDS.length)] +
+  (Math.random() < 0.3 ? " #" + Math.floor(Math.random() * 1e6) : "")).join(" ");
+
 /** rrweb incremental events (mutations adding text-heavy nodes) totalling about `kb` KB of JSON. */
 function replayEvents(kb, start) {
   const events = [];
@@ -110,7 +116,7 @@ function replayEvents(kb, start) {
     for (let j = 0; j < 8; j++) {
       adds.push({ parentId: 40 + (i % 17), nextId: null, node: { type: 2, tagName: "li", attributes: { class: "feed-item row-" + (j % 4), "data-id": String(id) },
         childNodes: [], id: id++ } });
-      adds.push({ parentId: id - 1, nextId: null, node: { type: 3, textContent: "Ada upgraded to Pro · invoice #" + id + " · " + "lorem ipsum dolor sit amet ".repeat(2), id: id++ } });
+      adds.push({ parentId: id - 1, nextId: null, node: { type: 3, textContent: words(8), id: id++ } });
     }
     const e = i % 6 === 5
       ? { type: 3, timestamp: start + i * 40, data: { source: 1, positions: [{ x: 100 + i % 300, y: 200, id: 12, timeOffset: -20 }, { x: 104, y: 207, id: 12, timeOffset: 0 }] } }
