@@ -375,6 +375,13 @@ describe("demo: a fresh visitor (Chromium)", () => {
 
   test("clicks without signing in show up in the dashboard with a playable replay; no CSP violation", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Before anything is recorded, the dashboard says what to do.
+    const empty = await context.newPage();
+    await empty.goto(c.url + "/dashboard");
+    await empty.waitForFunction(() => window.__dashboardRefreshed >= 1);
+    assert.equal(await empty.locator("#welcome").isVisible(), true);
+    assert.match(await empty.locator("#welcome").textContent(), /Open the demo page[\s\S]*Click around[\s\S]*Play/);
+    await empty.close();
     const demo = await context.newPage();
     await watchCsp(demo);
     const errors = [];

@@ -377,3 +377,52 @@ fn bad_command_lines_fail_with_usage() {
         assert!(line.contains("[default: "), "{line}");
     }
 }
+
+/// `--retain-days`: the binary deletes what was received longer ago at start (then hourly).
+#[test]
+fn the_binary_deletes_data_older_than_retain_days_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    let db = db.to_str().unwrap();
+    let server = start_binary(&["--db", db]);
+    for b in [
+        analytics_body(&uuid(), vec![page_view(1, "/old")]),
+        analytics_body(&uuid(), vec![page_view(2, "/new")]),
+    ] {
+        assert_eq!(parse(&raw_http(server.addr, &ingest_request(&b)).unwrap()).0, 200);
+    }
+    drop(server);
+    // Make the first batch 40 days old.
+    let forty_days = 40 * 24 * 3600 * 1000i64;
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "UPDATE analytics_batches SET received_at_ms = received_at_ms - ?1 WHERE id = 1",
+        [forty_days],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE analytics_events SET received_at_ms = received_at_ms - ?1 WHERE batch_row = 1",
+        [forty_days],
+    )
+    .unwrap();
+    drop(conn);
+    let server = start_binary(&["--db", db, "--retain-days", "30"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, body) =
+            parse(&raw_http(server.addr, &request("GET", "/api/dashboard/events", &[], b"")).unwrap());
+        let events: Value = serde_json::from_slice(&body).unwrap();
+        let paths: Vec<&str> =
+            events["events"].as_array().unwrap().iter().map(|e| e["page_path"].as_str().unwrap()).collect();
+        if paths == ["/new"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {paths:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, _, body) =
+        parse(&raw_http(server.addr, &request("GET", "/api/dashboard/summary", &[], b"")).unwrap());
+    let summary: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(summary["totals"]["analytics_events"], 1);
+    assert_eq!(summary["totals"]["analytics_batches"], 1);
+}
