@@ -63,7 +63,7 @@ function bigPage(elements) {
   const parts = ['<!doctype html><html><head><meta charset="utf-8"><title>big</title>', RECORD_TAG, "</head><body>"];
   for (let i = 0; i < elements / 10; i++) {
     parts.push(`<section id="s${i}"><h3>Part ${i}</h3><p>Some <b>bold</b> and <i>italic</i> words, `,
-      `<a href="#s${i}">a link</a>.</p><ul><li>one</li><li>two ${i}</li></ul></section>`);
+      `<a href="#s${i}">a link</a>.</p><ul><li>one</li><li>two <em>${i}</em></li></ul></section>`);
   }
   return parts.join("") + "</body></html>";
 }
