@@ -238,6 +238,7 @@ setFeed(true);
 // ------------------------------------------------------------------------------------
 // Live stats.
 function showStats() {
+  showConsent();
   const s = sl ? safely("stats", () => sl.stats()) : null;
   if (!s) return;
   $("#stat-queued").textContent = s.queuedEvents;
@@ -246,6 +247,16 @@ function showStats() {
 }
 showStats();
 setInterval(showStats, 1000);
+
+// ------------------------------------------------------------------------------------
+// Consent: accept / reject, and what the SDK does about it.
+function showConsent() {
+  if (!sl || typeof sl.consentState !== "string") return;
+  $("#consent-state").textContent = sl.consentState;
+  $("#replay-state").textContent = sl.replayState;
+}
+$("#consent-accept").addEventListener("click", () => { safely("optIn", () => sl?.optIn()); showConsent(); });
+$("#consent-reject").addEventListener("click", () => { safely("optOut", () => sl?.optOut()); showConsent(); });
 
 // For the end-to-end tests (and the curious, in the console).
 window.sightline = sl;
