@@ -57,6 +57,10 @@ struct Inner {
     warned_storage: Cell<bool>,
     /// After `stop()` nothing is sent: what is left is the next page's to send.
     paused: Cell<bool>,
+    /// Releases this page's Web Lock (held from `start()` to `stop()`).
+    release_lock: RefCell<Option<js_sys::Function>>,
+    /// An adoption under Web Locks that has not finished (`flush()` waits for it).
+    adoption: RefCell<Option<Promise>>,
 }
 
 #[derive(Clone)]
@@ -82,7 +86,6 @@ impl Uploader {
         let storage_prefix = format!("sightline:{}:unsent:", endpoint.project_id);
         let lock_prefix = format!("sightline:{}:page:", endpoint.project_id);
         let segment_id = outbox.segment_id().to_string();
-        hold_lock(&format!("{lock_prefix}{segment_id}"));
         Self {
             inner: Rc::new(Inner {
                 outbox: RefCell::new(outbox),
@@ -97,6 +100,8 @@ impl Uploader {
                 warned_session: Cell::new(false),
                 warned_storage: Cell::new(false),
                 paused: Cell::new(false),
+                release_lock: RefCell::new(None),
+                adoption: RefCell::new(None),
             }),
         }
     }
@@ -164,6 +169,10 @@ impl Uploader {
     /// `flush()`: sends everything now, retry delays skipped; resolves with the
     /// analytics events acknowledged meanwhile and those still pending.
     pub async fn flush_now(&self) -> (u64, usize) {
+        let adoption = self.inner.adoption.borrow_mut().take();
+        if let Some(adoption) = adoption {
+            let _ = JsFuture::from(adoption).await;
+        }
         let delivered_before = self.stats().delivered_events;
         self.inner.outbox.borrow_mut().make_everything_due();
         let _ = JsFuture::from(self.schedule_pump()).await;
@@ -194,8 +203,9 @@ impl Uploader {
     pub fn adopt_persisted(&self) {
         let inner = &self.inner;
         // This page's own copies (from a `stop()` before this `start()`) are stale: the
-        // batches are still in memory.
+        // batches are still in memory, unless another page adopted them meanwhile.
         for stream in [Stream::Analytics, Stream::Replay] {
+            self.take_back_copy(stream);
             self.remove_own_copy(stream);
         }
         let owners: Vec<String> = self.foreign_keys().iter().map(|key| self.lock_name(key)).collect();
@@ -209,8 +219,9 @@ impl Uploader {
         });
         let owners: js_sys::Array = owners.iter().map(|o| JsValue::from_str(o)).collect();
         let adoption_lock = format!("{}adopt", inner.lock_prefix);
-        if !adopt_under_locks(&adoption_lock, &owners, &adopt) {
-            self.adopt_keys(|_| true);
+        match adopt_under_locks(&adoption_lock, &owners, &adopt) {
+            Some(adoption) => *inner.adoption.borrow_mut() = Some(adoption),
+            None => self.adopt_keys(|_| true),
         }
     }
 
@@ -394,11 +405,21 @@ impl Uploader {
     pub fn pause(&self) {
         self.inner.paused.set(true);
         self.inner.retry_timer.borrow_mut().take();
+        // What is left is the next page's: its copies may be adopted from now on.
+        let release = self.inner.release_lock.borrow_mut().take();
+        if let Some(release) = release {
+            let _ = release.call0(&JsValue::NULL);
+        }
     }
 
-    /// `start()` (again).
+    /// `start()` (again): takes this page's Web Lock, so no other page adopts its copies
+    /// while it lives.
     pub fn resume_sending(&self) {
         self.inner.paused.set(false);
+        if self.inner.release_lock.borrow().is_none() {
+            let release = hold_lock(&format!("{}{}", self.inner.lock_prefix, self.inner.segment_id));
+            *self.inner.release_lock.borrow_mut() = release;
+        }
     }
 
     /// The unload path: keepalive what fits in the budget (only with a session resolved
@@ -509,23 +530,31 @@ impl Uploader {
 // free (the writer is gone), and does so under an adoption lock, one page at a time.
 #[wasm_bindgen(inline_js = r#"
 const locks = () => { const l = globalThis.navigator && navigator.locks; return l && typeof l.request === "function" ? l : null; };
-export function holdLock(name) { const l = locks(); if (l) l.request(name, () => new Promise(() => {})).catch(() => {}); }
+export function holdLock(name) {
+  const l = locks();
+  if (!l) return undefined;
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  l.request(name, () => held).catch(() => {});
+  return () => release();
+}
 export function adoptUnderLocks(adoptName, owners, adopt) {
   const l = locks();
-  if (!l) return false;
-  l.request(adoptName, async () => {
+  if (!l) return undefined;
+  return l.request(adoptName, async () => {
     const free = [];
     for (const name of new Set(owners)) {
       await l.request(name, { ifAvailable: true }, (lock) => { if (lock) free.push(name); });
     }
     adopt(free);
   }).catch(() => {});
-  return true;
 }
 "#)]
 extern "C" {
+    /// Requests the lock and keeps it until the returned function is called.
     #[wasm_bindgen(js_name = holdLock)]
-    fn hold_lock(name: &str);
+    fn hold_lock(name: &str) -> Option<js_sys::Function>;
+    /// `None` without Web Locks; else the adoption's promise.
     #[wasm_bindgen(js_name = adoptUnderLocks)]
-    fn adopt_under_locks(adopt_name: &str, owners: &js_sys::Array, adopt: &JsValue) -> bool;
+    fn adopt_under_locks(adopt_name: &str, owners: &js_sys::Array, adopt: &JsValue) -> Option<Promise>;
 }
