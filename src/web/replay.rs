@@ -82,7 +82,8 @@ impl ReplayDriver {
         let session_recorder = recorder.clone();
         let idle_timeout_ms = config.idle_timeout_ms;
         let current_id = Rc::new(std::cell::RefCell::new(session.session_id));
-        let (key_for_check, id_for_check, uploader_for_check) = (key.clone(), current_id.clone(), uploader.clone());
+        let (key_for_check, id_for_check, uploader_for_check) =
+            (key.clone(), current_id.clone(), uploader.clone());
         // Short idle timeouts (tests, kiosks) are checked often enough to honour them.
         let check_every_ms = SESSION_CHECK_MS.min((idle_timeout_ms / 4).max(10) as u32);
         intervals.push(Interval::new(check_every_ms, move || {

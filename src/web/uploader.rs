@@ -30,6 +30,8 @@ const MAX_PARALLEL_ANALYTICS_SENDS: usize = 4;
 /// Storage budgets of this page's copies (localStorage holds about 5 M characters an
 /// origin, shared by every tab and the host's own keys).
 const ANALYTICS_STORAGE_BYTES: usize = 1 << 20;
+/// A copy whose writer still held its lock is looked at again after this long.
+const ADOPT_AGAIN_MS: u32 = 3_000;
 const REPLAY_STORAGE_BYTES: usize = 2 << 20;
 
 #[derive(Default)]
@@ -61,6 +63,11 @@ struct Inner {
     release_lock: RefCell<Option<js_sys::Function>>,
     /// An adoption under Web Locks that has not finished (`flush()` waits for it).
     adoption: RefCell<Option<Promise>>,
+    /// Another look at copies whose writer still held its lock (it may have been dying).
+    adopt_again: RefCell<Option<gloo_timers::callback::Timeout>>,
+    /// Whether this browser has Web Locks (then a missing own copy was removed by a
+    /// `clearBuffer()` elsewhere, never adopted: nobody adopts a live page's copy).
+    locks: bool,
 }
 
 #[derive(Clone)]
@@ -102,6 +109,8 @@ impl Uploader {
                 paused: Cell::new(false),
                 release_lock: RefCell::new(None),
                 adoption: RefCell::new(None),
+                adopt_again: RefCell::new(None),
+                locks: has_locks(),
             }),
         }
     }
@@ -208,6 +217,11 @@ impl Uploader {
             self.take_back_copy(stream);
             self.remove_own_copy(stream);
         }
+        self.adopt_foreign();
+    }
+
+    fn adopt_foreign(&self) {
+        let inner = &self.inner;
         let owners: Vec<String> = self.foreign_keys().iter().map(|key| self.lock_name(key)).collect();
         if owners.is_empty() {
             return;
@@ -215,19 +229,30 @@ impl Uploader {
         let this = self.clone();
         let adopt = Closure::once_into_js(move |free: js_sys::Array| {
             let free: Vec<String> = free.iter().filter_map(|v| v.as_string()).collect();
-            this.adopt_keys(|lock| free.iter().any(|f| f == lock));
+            let skipped = this.adopt_keys(|lock| free.iter().any(|f| f == lock));
+            if skipped > 0 && !this.inner.paused.get() {
+                let again = this.clone();
+                let timer =
+                    gloo_timers::callback::Timeout::new(ADOPT_AGAIN_MS, move || again.adopt_foreign());
+                *this.inner.adopt_again.borrow_mut() = Some(timer);
+            }
         });
         let owners: js_sys::Array = owners.iter().map(|o| JsValue::from_str(o)).collect();
         let adoption_lock = format!("{}adopt", inner.lock_prefix);
         match adopt_under_locks(&adoption_lock, &owners, &adopt) {
             Some(adoption) => *inner.adoption.borrow_mut() = Some(adoption),
-            None => self.adopt_keys(|_| true),
+            None => {
+                self.adopt_keys(|_| true);
+            }
         }
     }
 
     fn foreign_keys(&self) -> Vec<String> {
         let own = [self.key(Stream::Analytics), self.key(Stream::Replay)];
-        storage::keys_with_prefix(&self.inner.storage_prefix).into_iter().filter(|k| !own.contains(k)).collect()
+        storage::keys_with_prefix(&self.inner.storage_prefix)
+            .into_iter()
+            .filter(|k| !own.contains(k))
+            .collect()
     }
 
     /// The Web Lock of the page that wrote `key`.
@@ -237,10 +262,13 @@ impl Uploader {
         format!("{}{page}", self.inner.lock_prefix)
     }
 
-    fn adopt_keys(&self, owner_is_gone: impl Fn(&str) -> bool) {
+    /// Adopts the copies whose owner is gone; returns how many were skipped.
+    fn adopt_keys(&self, owner_is_gone: impl Fn(&str) -> bool) -> usize {
         let mut adopted = 0;
+        let mut skipped = 0;
         for key in self.foreign_keys() {
             if !owner_is_gone(&self.lock_name(&key)) {
+                skipped += 1;
                 continue;
             }
             let Some(text) = storage::get(&key) else { continue };
@@ -255,6 +283,7 @@ impl Uploader {
         if adopted > 0 {
             self.send_soon();
         }
+        skipped
     }
 
     /// Starts a send soon (see `schedule_pump`).
@@ -308,7 +337,11 @@ impl Uploader {
                     }
                     let due = inner.outbox.borrow_mut().take_due(now_ms());
                     for send in due {
-                        let _ = inner.outbox.borrow_mut().complete(&send.batch_id, Outcome::SessionUnavailable, now_ms());
+                        let _ = inner.outbox.borrow_mut().complete(
+                            &send.batch_id,
+                            Outcome::SessionUnavailable,
+                            now_ms(),
+                        );
                     }
                     break;
                 }
@@ -444,7 +477,8 @@ impl Uploader {
                     Some(promise) => response_outcome(promise).await,
                     None => Outcome::NetworkError,
                 };
-                let verdict = this.inner.outbox.borrow_mut().keepalive_answered(&send.batch_id, outcome, now_ms());
+                let verdict =
+                    this.inner.outbox.borrow_mut().keepalive_answered(&send.batch_id, outcome, now_ms());
                 if verdict == Verdict::Unknown {
                     this.inner.outbox.borrow_mut().keepalive_released(bytes);
                 }
@@ -474,7 +508,9 @@ impl Uploader {
     /// removed to make room (replay data goes first, and is counted as dropped). A
     /// write that fails keeps everything in memory; one warning says persistence is off.
     fn write_persisted_copies(&self) {
-        for (stream, budget) in [(Stream::Analytics, ANALYTICS_STORAGE_BYTES), (Stream::Replay, REPLAY_STORAGE_BYTES)] {
+        for (stream, budget) in
+            [(Stream::Analytics, ANALYTICS_STORAGE_BYTES), (Stream::Replay, REPLAY_STORAGE_BYTES)]
+        {
             let key = self.key(stream);
             let text = self.inner.outbox.borrow_mut().persisted_copy(stream, budget);
             let Some(text) = text else {
@@ -508,6 +544,10 @@ impl Uploader {
             return false;
         }
         if storage::get(&self.key(stream)).is_none() {
+            if self.inner.locks {
+                // Removed by a `clearBuffer()` in another tab: write it again.
+                return true;
+            }
             self.inner.outbox.borrow_mut().handle_copy_taken(stream);
             return false;
         }
@@ -530,6 +570,7 @@ impl Uploader {
 // free (the writer is gone), and does so under an adoption lock, one page at a time.
 #[wasm_bindgen(inline_js = r#"
 const locks = () => { const l = globalThis.navigator && navigator.locks; return l && typeof l.request === "function" ? l : null; };
+export function hasLocks() { return !!locks(); }
 export function holdLock(name) {
   const l = locks();
   if (!l) return undefined;
@@ -551,6 +592,8 @@ export function adoptUnderLocks(adoptName, owners, adopt) {
 }
 "#)]
 extern "C" {
+    #[wasm_bindgen(js_name = hasLocks)]
+    fn has_locks() -> bool;
     /// Requests the lock and keeps it until the returned function is called.
     #[wasm_bindgen(js_name = holdLock)]
     fn hold_lock(name: &str) -> Option<js_sys::Function>;
