@@ -210,7 +210,6 @@ impl Uploader {
     /// copies of pages that are gone (their lock is free), under an adoption lock, so
     /// two starting pages never adopt the same copy; without them, every copy.
     pub fn adopt_persisted(&self) {
-        let inner = &self.inner;
         // This page's own copies (from a `stop()` before this `start()`) are stale: the
         // batches are still in memory, unless another page adopted them meanwhile.
         for stream in [Stream::Analytics, Stream::Replay] {
