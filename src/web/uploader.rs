@@ -8,7 +8,6 @@
 //! fetch). Every `borrow_mut()` below ends within its statement.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Promise, Uint8Array};
@@ -54,7 +53,7 @@ struct Inner {
     pump: RefCell<Pump>,
     retry_timer: RefCell<Option<gloo_timers::callback::Timeout>>,
     /// A batch's body as sent (gzipped once), by `batch_id`, while it may be retried.
-    payloads: RefCell<HashMap<String, (Uint8Array, bool)>>,
+    payloads: RefCell<Vec<(String, Uint8Array, bool)>>,
     warned_session: Cell<bool>,
     warned_storage: Cell<bool>,
     /// After `stop()` nothing is sent: what is left is the next page's to send.
@@ -103,7 +102,7 @@ impl Uploader {
                 segment_id,
                 pump: RefCell::new(Pump::default()),
                 retry_timer: RefCell::new(None),
-                payloads: RefCell::new(HashMap::new()),
+                payloads: RefCell::new(Vec::new()),
                 warned_session: Cell::new(false),
                 warned_storage: Cell::new(false),
                 paused: Cell::new(false),
@@ -378,7 +377,8 @@ impl Uploader {
 
     /// POSTs a batch, compressing its body once for all its attempts.
     async fn post(&self, send: &Send, session: Option<&AnalyticsSession>) -> Outcome {
-        let cached = self.inner.payloads.borrow().get(&send.batch_id).cloned();
+        let cached =
+            self.inner.payloads.borrow().iter().find(|p| p.0 == send.batch_id).map(|p| (p.1.clone(), p.2));
         let (payload, gzipped) = match cached {
             Some(payload) => payload,
             None => {
@@ -386,7 +386,7 @@ impl Uploader {
                     Some(bytes) => (bytes, true),
                     None => (Uint8Array::from(send.body.as_bytes()), false),
                 };
-                self.inner.payloads.borrow_mut().insert(send.batch_id.clone(), payload.clone());
+                self.inner.payloads.borrow_mut().push((send.batch_id.clone(), payload.0.clone(), payload.1));
                 payload
             }
         };
@@ -403,15 +403,22 @@ impl Uploader {
     /// After a verdict: the cached body goes once the batch will not be sent again.
     fn settled(&self, batch_id: &str, verdict: &Verdict) {
         if !matches!(verdict, Verdict::Retry { .. }) {
-            self.inner.payloads.borrow_mut().remove(batch_id);
+            self.inner.payloads.borrow_mut().retain(|p| p.0 != batch_id);
         }
         if let Verdict::Dropped { reason, events, .. } = verdict {
             warn(&format!("dropped {events} event(s): {reason}"));
         }
     }
 
-    /// Keeps the persisted copies true and the retry timer armed.
+    /// Keeps the persisted copies true and the retry timer armed; forgets the cached
+    /// bodies of batches that are gone (delivered, dropped by the byte cap, cleared).
     fn after_change(&self) {
+        let cached: Vec<String> = self.inner.payloads.borrow().iter().map(|p| p.0.clone()).collect();
+        let gone: Vec<String> =
+            cached.into_iter().filter(|id| !self.inner.outbox.borrow().holds(id)).collect();
+        if !gone.is_empty() {
+            self.inner.payloads.borrow_mut().retain(|p| !gone.contains(&p.0));
+        }
         self.refresh_persisted_copies();
         self.arm_retry_timer();
         self.report_warnings();

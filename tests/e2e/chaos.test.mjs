@@ -65,8 +65,8 @@ describe("many tabs", () => {
 
   test("a live tab's persisted copy is never adopted; a closed tab's is adopted exactly once", async () => {
     const context = await browser.newContext();
-    await context.addInitScript(chaosPage);
     await context.addInitScript(() => localStorage.setItem("__chaos_user", "alice"));
+    await context.addInitScript(chaosPage);
     const owner = await context.newPage();
     await open(owner, c.url);
     await owner.route("**/api/v1/**", (route) => route.abort()); // this tab cannot reach the collector
