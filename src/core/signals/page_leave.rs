@@ -33,10 +33,10 @@ pub struct PageViews {
 /// `height` (the document's), in whole percent, 0–100. A document no taller than the
 /// viewport is seen whole.
 pub fn scroll_percent(bottom: f64, height: f64) -> u32 {
-    if !(height > 0.0) || bottom >= height {
+    if height.is_nan() || height <= 0.0 || bottom >= height {
         return 100;
     }
-    if !(bottom > 0.0) {
+    if bottom.is_nan() || bottom <= 0.0 {
         return 0;
     }
     ((bottom / height) * 100.0).round().clamp(0.0, 100.0) as u32
