@@ -7,11 +7,19 @@ pub struct AnalyticsConfig {
     pub autocapture: bool,
     pub flush_interval_ms: u64,
     pub max_events_per_batch: usize,
+    /// `rageClicks`, `deadClicks`, `pageLeave`, `webVitals`, `captureExceptions`.
+    pub signals: crate::core::signals::SignalOptions,
 }
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
-        Self { enabled: true, autocapture: true, flush_interval_ms: 10_000, max_events_per_batch: 50 }
+        Self {
+            enabled: true,
+            autocapture: true,
+            flush_interval_ms: 10_000,
+            max_events_per_batch: 50,
+            signals: Default::default(),
+        }
     }
 }
 

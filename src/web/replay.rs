@@ -95,6 +95,11 @@ impl ReplayDriver {
         Some(ReplayDriver { recorder, _intervals: intervals })
     }
 
+    /// Marks `tag` (a signal's event type) with `payload` in the recording at `at_ms`.
+    pub fn mark(&self, tag: &str, payload_json: &str, at_ms: u64) {
+        self.recorder.custom(tag, payload_json, at_ms);
+    }
+
     /// Hands sampled events still held by the recorder to the uploader.
     pub fn flush_pending(&self) {
         self.recorder.flush_pending();

@@ -19,6 +19,7 @@ use crate::web::options;
 use crate::web::privacy::Privacy;
 use crate::web::replay::ReplayDriver;
 use crate::web::session::SessionSource;
+use crate::web::signals::SignalsShell;
 use crate::web::transport::Endpoint;
 use crate::web::uploader::Uploader;
 use crate::web::util::{new_uuid, now_ms, promise, random_bytes, spawn, type_error};
@@ -46,6 +47,7 @@ struct Inner {
 struct Running {
     replay: Option<Rc<ReplayDriver>>,
     _autocapture: Option<Autocapture>,
+    _signals: Option<SignalsShell>,
     _listeners: Vec<Listener>,
     _intervals: Vec<gloo_timers::callback::Interval>,
 }
@@ -123,6 +125,13 @@ impl Sightline {
             .flatten()
             .map(Rc::new);
 
+        let autocapture = autocapture.flatten();
+        let signals = {
+            let uploader = uploader.clone();
+            let sink = Rc::new(move |event| uploader.capture(Stream::Analytics, event));
+            SignalsShell::start(&inner.config, sink, replay.clone(), autocapture.as_ref())
+        };
+
         let mut listeners = Vec::new();
         let unload = {
             let (uploader, replay) = (uploader.clone(), replay.clone());
@@ -134,7 +143,14 @@ impl Sightline {
             })
         };
         let on_pagehide = unload.clone();
-        listeners.push(Listener::new(&window, "pagehide", false, move |_| on_pagehide()));
+        let leaving = signals.clone();
+        listeners.push(Listener::new(&window, "pagehide", false, move |_| {
+            // The page view's last signals ride the unload path with everything else.
+            if let Some(signals) = &leaving {
+                signals.page_hide();
+            }
+            on_pagehide()
+        }));
         if let Some(document) = window.document() {
             let on_resume = uploader.clone();
             let doc = document.clone();
@@ -149,7 +165,8 @@ impl Sightline {
 
         *inner.running.borrow_mut() = Some(Running {
             replay,
-            _autocapture: autocapture.flatten(),
+            _autocapture: autocapture,
+            _signals: signals,
             _listeners: listeners,
             _intervals: intervals,
         });

@@ -8,6 +8,7 @@ pub const LOAD: u8 = 1;
 pub const FULL_SNAPSHOT: u8 = 2;
 pub const INCREMENTAL_SNAPSHOT: u8 = 3;
 pub const META: u8 = 4;
+pub const CUSTOM: u8 = 5;
 
 /// `data.source` of an IncrementalSnapshot.
 pub mod source {
@@ -63,6 +64,17 @@ pub fn envelope(event_type: u8, data: &str, timestamp_ms: u64) -> String {
     out.push_str(data);
     out.push_str(",\"timestamp\":");
     push_u64(&mut out, timestamp_ms);
+    out.push('}');
+    out
+}
+
+/// A Custom event's `data`: `{"tag":…,"payload":…}` with `payload` already JSON.
+pub fn custom_data(tag: &str, payload: &str) -> String {
+    let mut out = String::with_capacity(tag.len() + payload.len() + 24);
+    out.push_str("{\"tag\":");
+    push_str_literal(&mut out, tag);
+    out.push_str(",\"payload\":");
+    out.push_str(payload);
     out.push('}');
     out
 }
@@ -193,6 +205,16 @@ mod tests {
 
     fn parse(s: &str) -> serde_json::Value {
         serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn custom_events_carry_tag_and_payload() {
+        let json = envelope(CUSTOM, &custom_data("$dead-click", r#"{"wait_ms":2500}"#), 42);
+        let v = parse(&json);
+        assert_eq!(v["type"], 5);
+        assert_eq!(v["timestamp"], 42);
+        assert_eq!(v["data"]["tag"], "$dead-click");
+        assert_eq!(v["data"]["payload"]["wait_ms"], 2500);
     }
 
     #[test]

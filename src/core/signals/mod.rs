@@ -243,7 +243,6 @@ impl<C: Target + Clone> Signals<C> {
 
     /// A click at viewport position `(x, y)`.
     pub fn handle_click(&mut self, now_ms: u64, x: f64, y: f64, facts: ClickFacts, click: C) {
-        self.vitals.handle_input();
         if self.options.dead_clicks {
             self.dead.handle_click(now_ms, facts, click.clone());
         }

@@ -50,6 +50,8 @@ pub struct Vitals {
     load_reported: bool,
     fcp: Option<f64>,
     lcp: Option<f64>,
+    /// The first input (click, keydown): LCP entries from then on are ignored.
+    first_input: Option<f64>,
     lcp_final: bool,
     ttfb: Option<f64>,
     layout_shift_supported: bool,
@@ -95,20 +97,23 @@ impl Vitals {
 
     /// A `largest-contentful-paint` entry's `startTime`.
     pub fn handle_lcp(&mut self, start_time: f64) {
-        if !self.lcp_final && self.before_hidden(start_time) {
+        let before_input = self.first_input.map_or(true, |input| start_time < input);
+        if !self.lcp_final && before_input && self.before_hidden(start_time) {
             self.lcp = Some(self.since_activation(start_time));
         }
     }
 
-    /// A click or keydown: LCP is final.
-    pub fn handle_input(&mut self) {
-        self.lcp_final = true;
+    /// A click or keydown at `time` (its `timeStamp`): LCP entries that start later
+    /// are ignored (ones before it may still arrive: observers deliver late).
+    pub fn handle_input(&mut self, time: f64) {
+        if self.first_input.is_none() {
+            self.first_input = Some(time);
+        }
     }
 
-    /// The page became hidden at `time` (`performance.now()`): LCP is final, and
-    /// nothing painted later counts.
+    /// The page became hidden at `time` (`performance.now()`): nothing painted later
+    /// counts.
     pub fn handle_hidden(&mut self, time: f64) {
-        self.lcp_final = true;
         if self.first_hidden.is_none() {
             self.first_hidden = Some(time);
         }
@@ -197,8 +202,8 @@ mod tests {
         v.handle_fcp(300.0);
         v.handle_fcp(999.0); // only the first
         v.handle_lcp(310.0);
-        v.handle_lcp(800.0);
-        v.handle_input();
+        v.handle_input(900.0);
+        v.handle_lcp(800.0); // delivered after the input, painted before it
         v.handle_lcp(2_000.0); // after input: ignored
         let r = v.end(5, 0);
         assert_eq!((r.ttfb_ms, r.fcp_ms, r.lcp_ms), (Some(120.5), Some(300.0), Some(800.0)));
