@@ -11,3 +11,5 @@ wasm-pack build --target web --release --out-dir pkg --out-name sightline --no-p
 # The glue ships as written by wasm-bindgen, comments and all: minify it for pages that load
 # it with a plain <script type="module"> (bundlers minify it again anyway; -2.5 KB gzip).
 esbuild pkg/sightline.js --minify --format=esm --log-level=warning --outfile=pkg/sightline.js --allow-overwrite
+# The inline_js snippets (pkg/snippets/) also ship as written: minify each in place.
+find pkg/snippets -name '*.js' -print0 | xargs -0 -r -I{} esbuild {} --minify --format=esm --log-level=warning --outfile={} --allow-overwrite

@@ -229,13 +229,14 @@ impl Drop for Shared {
     }
 }
 
-/// A listener whose handler gets the shared state (held weakly: no cycle).
+/// A listener whose handler gets the shared state (held weakly: no cycle). A plain `fn`,
+/// not a closure type per listener: one copy of the glue in the bundle.
 fn listen(
     shared: &Rc<Shared>,
     target: &web_sys::EventTarget,
     event_type: &'static str,
     capture: bool,
-    handler: impl Fn(&Rc<Shared>, Event) + 'static,
+    handler: fn(&Rc<Shared>, Event),
 ) -> Listener {
     let weak: Weak<Shared> = Rc::downgrade(shared);
     Listener::new(target, event_type, capture, move |event| {
@@ -251,8 +252,21 @@ impl Shared {
         let mut listeners = Vec::new();
         listeners.push(listen(self, document, "click", true, |shared, event| shared.click(&event)));
         listeners.push(listen(self, document, "keydown", true, |shared, event| {
-            shared.core.borrow_mut().vitals().handle_input(event.time_stamp());
+            let mut core = shared.core.borrow_mut();
+            core.vitals().handle_input(event.time_stamp());
+            core.handle_user_press(now_ms());
         }));
+        listeners.push(listen(self, document, "mousedown", true, |shared, _| {
+            shared.core.borrow_mut().handle_user_press(now_ms());
+        }));
+        for event_type in ["focusin", "focusout"] {
+            listeners.push(listen(self, document, event_type, true, |shared, _| {
+                if shared.core.borrow().watching_mutations() {
+                    shared.core.borrow_mut().handle_focus_change(now_ms());
+                    shared.after();
+                }
+            }));
+        }
         listeners.push(listen(self, document, "scroll", true, |shared, event| {
             let of_document = event.target().is_some_and(|t| t.dyn_ref::<web_sys::Document>().is_some());
             if of_document {
@@ -260,7 +274,7 @@ impl Shared {
             }
             shared.activity();
         }));
-        for event_type in ["focusin", "focusout", "input", "change"] {
+        for event_type in ["input", "change"] {
             listeners.push(listen(self, document, event_type, true, |shared, _| shared.activity()));
         }
         for event_type in ["popstate", "hashchange"] {

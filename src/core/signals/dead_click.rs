@@ -7,12 +7,14 @@
 //! [`handle_activity`](DeadClicks::handle_activity); it needs to watch the DOM (a
 //! MutationObserver) only while [`is_waiting`](DeadClicks::is_waiting).
 
-use std::collections::VecDeque;
-
 use super::Target;
 
 /// How long nothing must happen after a click for it to be dead.
 pub const DEAD_CLICK_WAIT_MS: u64 = 2_500;
+/// A focus change this soon after the user pressed a mouse button or a key is the
+/// user's doing (the browser focuses what is pressed, Tab moves focus), not the page
+/// answering a click.
+pub const USER_FOCUS_MS: u64 = 100;
 /// Clicks waited on at once; older ones are forgotten beyond this (a flood of clicks on
 /// a dead page is a rage click anyway).
 const MAX_PENDING: usize = 16;
@@ -52,12 +54,13 @@ pub struct DeadClick<C> {
 /// [`poll_timeout`](Self::poll_timeout); [`is_waiting`](Self::is_waiting) says whether
 /// the shell must watch for mutations.
 pub struct DeadClicks<C> {
-    pending: VecDeque<(u64, C)>,
+    pending: Vec<(u64, C)>,
+    last_user_press_ms: Option<u64>,
 }
 
 impl<C> Default for DeadClicks<C> {
     fn default() -> Self {
-        Self { pending: VecDeque::new() }
+        Self { pending: Vec::new(), last_user_press_ms: None }
     }
 }
 
@@ -69,9 +72,9 @@ impl<C: Target> DeadClicks<C> {
             return;
         }
         if self.pending.len() == MAX_PENDING {
-            self.pending.pop_front();
+            self.pending.remove(0);
         }
-        self.pending.push_back((now_ms, click));
+        self.pending.push((now_ms, click));
     }
 
     /// Something visible happened (mutation, navigation, history change, scroll, focus
@@ -80,21 +83,35 @@ impl<C: Target> DeadClicks<C> {
         self.pending.clear();
     }
 
+    /// The user pressed a mouse button or a key (`mousedown`, `keydown`).
+    pub fn handle_user_press(&mut self, now_ms: u64) {
+        self.last_user_press_ms = Some(now_ms);
+    }
+
+    /// Focus moved (`focusin` / `focusout`): activity, unless the user's own press
+    /// moved it.
+    pub fn handle_focus_change(&mut self, now_ms: u64) {
+        let by_user = self.last_user_press_ms.is_some_and(|at| now_ms.saturating_sub(at) <= USER_FOCUS_MS);
+        if !by_user {
+            self.handle_activity();
+        }
+    }
+
     /// Whether a click is waiting (the shell observes mutations only then).
     pub fn is_waiting(&self) -> bool {
         !self.pending.is_empty()
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.pending.front().map(|(at, _)| at + DEAD_CLICK_WAIT_MS)
+        self.pending.first().map(|(at, _)| at + DEAD_CLICK_WAIT_MS)
     }
 
     pub fn poll(&mut self, now_ms: u64) -> Option<DeadClick<C>> {
-        let (at, _) = self.pending.front()?;
+        let (at, _) = self.pending.first()?;
         if now_ms < at + DEAD_CLICK_WAIT_MS {
             return None;
         }
-        let (at_ms, click) = self.pending.pop_front()?;
+        let (at_ms, click) = self.pending.remove(0);
         Some(DeadClick { at_ms, click, wait_ms: now_ms - at_ms })
     }
 }
@@ -127,6 +144,17 @@ mod tests {
         d.handle_activity();
         assert!(!d.is_waiting());
         assert_eq!(d.poll(10_000), None);
+    }
+
+    #[test]
+    fn focus_moved_by_the_users_next_press_is_not_the_page_answering() {
+        let mut d = DeadClicks::default();
+        d.handle_click(0, BUTTON, El::path(&[1, 2]));
+        d.handle_user_press(1_000);
+        d.handle_focus_change(1_001); // the next mousedown focuses an input
+        assert!(d.is_waiting());
+        d.handle_focus_change(1_500); // the page moved focus itself
+        assert!(!d.is_waiting());
     }
 
     #[test]

@@ -7,8 +7,6 @@
 //! sent again. At most 10 events leave per minute (sliding); the rest are dropped and
 //! counted in [`Exceptions::dropped`].
 
-use std::collections::VecDeque;
-
 /// How long identical exceptions are gathered before the event leaves.
 pub const EXCEPTION_WINDOW_MS: u64 = 2_000;
 /// Events per [`RATE_PERIOD_MS`].
@@ -65,8 +63,8 @@ pub fn truncate_utf8(mut s: String, max: usize) -> String {
 #[derive(Default)]
 pub struct Exceptions {
     seen: Vec<Seen>,
-    sent_at: VecDeque<u64>,
-    out: VecDeque<ExceptionEvent>,
+    sent_at: Vec<u64>,
+    out: Vec<ExceptionEvent>,
     dropped: u32,
 }
 
@@ -96,15 +94,13 @@ impl Exceptions {
                 continue;
             }
             seen.sent = true;
-            while self.sent_at.front().is_some_and(|at| now_ms.saturating_sub(*at) >= RATE_PERIOD_MS) {
-                self.sent_at.pop_front();
-            }
+            self.sent_at.retain(|at| now_ms.saturating_sub(*at) < RATE_PERIOD_MS);
             if self.sent_at.len() >= MAX_EXCEPTIONS_PER_PERIOD {
                 self.dropped += 1;
                 continue;
             }
-            self.sent_at.push_back(now_ms);
-            self.out.push_back(ExceptionEvent {
+            self.sent_at.push(now_ms);
+            self.out.push(ExceptionEvent {
                 at_ms: seen.first_ms,
                 info: seen.info.clone(),
                 count: seen.count,
@@ -121,7 +117,7 @@ impl Exceptions {
 
     pub fn poll(&mut self, now_ms: u64) -> Option<ExceptionEvent> {
         self.release(now_ms, EXCEPTION_WINDOW_MS);
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     /// Exceptions not sent because of the rate limit or the distinct-exception cap.

@@ -19,8 +19,6 @@ pub mod page_leave;
 pub mod rage;
 pub mod vitals;
 
-use std::collections::VecDeque;
-
 use crate::core::json::{push_str_literal, push_u64};
 use dead_click::{ClickFacts, DeadClick, DeadClicks};
 use exceptions::{ExceptionEvent, ExceptionInfo, Exceptions};
@@ -120,12 +118,13 @@ impl<C> Signal<C> {
                 w.uint("max_scroll_percent", s.max_scroll_percent.into());
             }
             Signal::WebVitals(s) => {
+                // Milliseconds to 0.01 (a local TTFB is about 1 ms), CLS to 0.00001.
                 let fields = [
-                    ("lcp_ms", s.lcp_ms, 0),
-                    ("inp_ms", s.inp_ms, 0),
-                    ("cls", s.cls, 4),
-                    ("fcp_ms", s.fcp_ms, 0),
-                    ("ttfb_ms", s.ttfb_ms, 0),
+                    ("lcp_ms", s.lcp_ms, 2),
+                    ("inp_ms", s.inp_ms, 2),
+                    ("cls", s.cls, 5),
+                    ("fcp_ms", s.fcp_ms, 2),
+                    ("ttfb_ms", s.ttfb_ms, 2),
                 ];
                 for (key, value, places) in fields {
                     if let Some(value) = value {
@@ -185,7 +184,7 @@ impl ObjectWriter {
     fn decimal(&mut self, key: &str, value: f64, places: u32) {
         self.key(key);
         let scale = 10u64.pow(places);
-        let scaled = (value.max(0.0) * scale as f64).round() as u64;
+        let scaled = (value.max(0.0) * scale as f64 + 0.5) as u64;
         push_u64(&mut self.out, scaled / scale);
         let mut fraction = scaled % scale;
         if fraction > 0 {
@@ -220,7 +219,7 @@ pub struct Signals<C> {
     pages: PageViews,
     vitals: Vitals,
     exceptions: Exceptions,
-    out: VecDeque<Signal<C>>,
+    out: Vec<Signal<C>>,
 }
 
 impl<C: Target + Clone> Signals<C> {
@@ -233,7 +232,7 @@ impl<C: Target + Clone> Signals<C> {
             pages: PageViews::new(now_ms, visible),
             vitals,
             exceptions: Exceptions::default(),
-            out: VecDeque::new(),
+            out: Vec::new(),
         }
     }
 
@@ -257,6 +256,16 @@ impl<C: Target + Clone> Signals<C> {
         self.dead.handle_activity();
     }
 
+    /// The user pressed a mouse button or a key.
+    pub fn handle_user_press(&mut self, now_ms: u64) {
+        self.dead.handle_user_press(now_ms);
+    }
+
+    /// Focus moved (activity unless the user's own press moved it).
+    pub fn handle_focus_change(&mut self, now_ms: u64) {
+        self.dead.handle_focus_change(now_ms);
+    }
+
     /// Whether the shell must watch for DOM mutations (a click waits to be judged).
     pub fn watching_mutations(&self) -> bool {
         self.dead.is_waiting()
@@ -268,7 +277,7 @@ impl<C: Target + Clone> Signals<C> {
         if let Some(left) = self.pages.handle_page_view(now_ms, url, path) {
             self.dead.handle_activity();
             if self.options.page_leave {
-                self.out.push_back(Signal::PageLeave(left));
+                self.out.push(Signal::PageLeave(left));
             }
             self.end_page_view(now_ms, interaction_count);
         }
@@ -277,12 +286,12 @@ impl<C: Target + Clone> Signals<C> {
     fn end_page_view(&mut self, now_ms: u64, interaction_count: u64) {
         self.rage.flush();
         while let Some(r) = self.rage.poll(now_ms) {
-            self.out.push_back(Signal::RageClick(r));
+            self.out.push(Signal::RageClick(r));
         }
         self.exceptions.handle_page_end(now_ms);
         let vitals = self.vitals.end(now_ms, interaction_count);
         if self.options.web_vitals && !vitals.is_empty() {
-            self.out.push_back(Signal::WebVitals(vitals));
+            self.out.push(Signal::WebVitals(vitals));
         }
     }
 
@@ -304,7 +313,7 @@ impl<C: Target + Clone> Signals<C> {
         self.dead.handle_activity();
         if let Some(left) = self.pages.end(now_ms) {
             if self.options.page_leave {
-                self.out.push_back(Signal::PageLeave(left));
+                self.out.push(Signal::PageLeave(left));
             }
         }
         self.end_page_view(now_ms, interaction_count);
@@ -338,8 +347,8 @@ impl<C: Target + Clone> Signals<C> {
     }
 
     pub fn poll(&mut self, now_ms: u64) -> Option<Signal<C>> {
-        if let Some(signal) = self.out.pop_front() {
-            return Some(signal);
+        if !self.out.is_empty() {
+            return Some(self.out.remove(0));
         }
         if let Some(r) = self.rage.poll(now_ms) {
             return Some(Signal::RageClick(r));
@@ -472,10 +481,14 @@ pub(crate) mod tests {
             ttfb_ms: Some(7.4),
         };
         let json = Signal::<El>::WebVitals(report).data_json("{}");
-        assert_eq!(json, r#"{"lcp_ms":1235,"inp_ms":0,"cls":0.05,"ttfb_ms":7}"#);
+        assert_eq!(json, r#"{"lcp_ms":1234.56,"inp_ms":0,"cls":0.05,"ttfb_ms":7.4}"#);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["cls"], 0.05);
-        let cls = Signal::<El>::WebVitals(VitalsReport { cls: Some(0.10049), ..VitalsReport::default() });
-        assert_eq!(cls.data_json("{}"), r#"{"cls":0.1005}"#);
+        let cls = Signal::<El>::WebVitals(VitalsReport { cls: Some(0.100049), ..VitalsReport::default() });
+        assert_eq!(cls.data_json("{}"), r#"{"cls":0.10005}"#);
+        let small = Signal::<El>::WebVitals(VitalsReport { ttfb_ms: Some(1.004), ..VitalsReport::default() });
+        assert_eq!(small.data_json("{}"), r#"{"ttfb_ms":1}"#);
+        let small = Signal::<El>::WebVitals(VitalsReport { ttfb_ms: Some(1.06), ..VitalsReport::default() });
+        assert_eq!(small.data_json("{}"), r#"{"ttfb_ms":1.06}"#);
     }
 }

@@ -39,7 +39,8 @@ pub fn scroll_percent(bottom: f64, height: f64) -> u32 {
     if bottom.is_nan() || bottom <= 0.0 {
         return 0;
     }
-    ((bottom / height) * 100.0).round().clamp(0.0, 100.0) as u32
+    // Both positive and bottom < height: in [0, 100], rounded half up.
+    ((bottom / height) * 100.0 + 0.5) as u32
 }
 
 impl PageViews {

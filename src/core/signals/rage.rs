@@ -4,8 +4,6 @@
 //! decided when the burst ends (1 s without a fitting click), carrying the first
 //! click's payload and `click_count`.
 
-use std::collections::VecDeque;
-
 use super::Target;
 
 /// Clicks of a burst fall within this much of the previous one; the first three within
@@ -27,8 +25,14 @@ pub struct RageClick<C> {
     pub click_count: u32,
 }
 
+/// Within [`RAGE_RADIUS_PX`] of `(x, y)`.
+fn within(x: f64, y: f64, fx: f64, fy: f64) -> bool {
+    let (dx, dy) = (x - fx, y - fy);
+    dx * dx + dy * dy <= RAGE_RADIUS_PX * RAGE_RADIUS_PX
+}
+
 fn near<C: Target>(c: &Click<C>, first: &Click<C>) -> bool {
-    (c.x - first.x).hypot(c.y - first.y) <= RAGE_RADIUS_PX && c.click.related(&first.click)
+    within(c.x, c.y, first.x, first.y) && c.click.related(&first.click)
 }
 
 struct Click<C> {
@@ -45,12 +49,12 @@ pub struct RageClicks<C> {
     burst: Vec<Click<C>>,
     count: u32,
     last_ms: u64,
-    out: VecDeque<RageClick<C>>,
+    out: Vec<RageClick<C>>,
 }
 
 impl<C> Default for RageClicks<C> {
     fn default() -> Self {
-        Self { burst: Vec::new(), count: 0, last_ms: 0, out: VecDeque::new() }
+        Self { burst: Vec::new(), count: 0, last_ms: 0, out: Vec::new() }
     }
 }
 
@@ -59,7 +63,7 @@ impl<C: Target> RageClicks<C> {
         self.end_if_over(now_ms);
         let fits = self.burst.first().is_some_and(|first| {
             now_ms.saturating_sub(self.last_ms) <= RAGE_WINDOW_MS
-                && (x - first.x).hypot(y - first.y) <= RAGE_RADIUS_PX
+                && within(x, y, first.x, first.y)
                 && click.related(&first.click)
         });
         if !fits {
@@ -102,7 +106,7 @@ impl<C: Target> RageClicks<C> {
         let mut burst = std::mem::take(&mut self.burst);
         if qualified && !burst.is_empty() {
             let first = burst.swap_remove(0);
-            self.out.push_back(RageClick { at_ms: first.at_ms, click: first.click, click_count: count });
+            self.out.push(RageClick { at_ms: first.at_ms, click: first.click, click_count: count });
         }
     }
 
@@ -116,7 +120,7 @@ impl<C: Target> RageClicks<C> {
 
     pub fn poll(&mut self, now_ms: u64) -> Option<RageClick<C>> {
         self.end_if_over(now_ms);
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     /// Ends the current burst now (page end): a qualified one is reported.

@@ -147,17 +147,16 @@ impl Vitals {
         if interaction_id == 0 {
             return;
         }
-        if let Some(entry) = self.interactions.iter_mut().find(|(id, _)| *id == interaction_id) {
-            entry.1 = entry.1.max(duration);
-        } else if self.interactions.len() < MAX_INTERACTIONS
-            || self.interactions.last().is_some_and(|(_, shortest)| duration > *shortest)
-        {
-            self.interactions.push((interaction_id, duration));
-        } else {
-            return;
+        // Kept longest first by insertion (a sort would cost kilobytes of bundle).
+        let latency = match self.interactions.iter().position(|(id, _)| *id == interaction_id) {
+            Some(i) => self.interactions.remove(i).1.max(duration),
+            None => duration,
+        };
+        let at = self.interactions.iter().position(|(_, l)| *l < latency).unwrap_or(self.interactions.len());
+        if at < MAX_INTERACTIONS {
+            self.interactions.insert(at, (interaction_id, latency));
+            self.interactions.truncate(MAX_INTERACTIONS);
         }
-        self.interactions.sort_by(|a, b| b.1.total_cmp(&a.1));
-        self.interactions.truncate(MAX_INTERACTIONS);
     }
 
     /// INP given the document's interaction count (`performance.interactionCount`).
