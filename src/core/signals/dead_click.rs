@@ -65,10 +65,11 @@ impl<C> Default for DeadClicks<C> {
 }
 
 impl<C: Target> DeadClicks<C> {
-    /// A click; a candidate starts a wait (unless one on the same element is waiting
-    /// already: repeated clicks on a dead button are one dead click).
+    /// A click; a candidate starts a wait (unless the last waiting click was on the same
+    /// element: repeated clicks on a dead button are one dead click; only the last one
+    /// is compared, each comparison being a call into the DOM).
     pub fn handle_click(&mut self, now_ms: u64, facts: ClickFacts, click: C) {
-        if !facts.is_candidate() || self.pending.iter().any(|(_, c)| c.related(&click)) {
+        if !facts.is_candidate() || self.pending.last().is_some_and(|(_, c)| c.related(&click)) {
             return;
         }
         if self.pending.len() == MAX_PENDING {
