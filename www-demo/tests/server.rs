@@ -111,7 +111,7 @@ fn raw_http(addr: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8>> {
 
 fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut r = format!(
-        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -251,7 +251,9 @@ async fn pages_and_static_files() {
     assert_eq!(dash.status, StatusCode::OK);
     let html = String::from_utf8_lossy(&dash.bytes);
     assert!(html.contains("/vendor/rrweb-player/dist/"), "the dashboard loads the vendored player");
-    assert!(html.contains("/api/dashboard/events"));
+    assert!(html.contains("/static/dashboard.js"));
+    let js = call(&app, get("/static/dashboard.js")).await;
+    assert!(String::from_utf8_lossy(&js.bytes).contains("/api/dashboard/events"));
 }
 
 // ----------------------------------------------------------------------------------------
@@ -351,8 +353,27 @@ fn sigterm_stops_the_binary_gracefully() {
 fn bad_command_lines_fail_with_usage() {
     let out = Command::new(env!("CARGO_BIN_EXE_sightline-collector")).arg("--bogus").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-anonymous"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--bogus") && err.contains("Usage: sightline-collector"), "{err}");
     let help = Command::new(env!("CARGO_BIN_EXE_sightline-collector")).arg("--help").output().unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--granted-users"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--host",
+        "--port",
+        "--db",
+        "--granted-users",
+        "--allow-anonymous",
+        "--allowed-host",
+        "--dashboard-token",
+        "--retain-days",
+        "--max-concurrency",
+        "--test-hooks",
+    ] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag}: {help}"));
+        assert!(line.contains("[default: "), "{line}");
+    }
 }
