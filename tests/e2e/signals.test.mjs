@@ -118,6 +118,7 @@ async function withPage({ opts = {}, replay = false, vitals = false }, run) {
   const collector = await startCollector({ args: ["--allow-anonymous"] });
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   const replayEvents = [];
+  const replaySessions = new Set();
   const pageErrors = [];
   try {
     const page = await context.newPage();
@@ -126,7 +127,9 @@ async function withPage({ opts = {}, replay = false, vitals = false }, run) {
       let body = request.postDataBuffer();
       if (!body) return;
       if (body[0] === 0x1f && body[1] === 0x8b) body = gunzipSync(body);
-      replayEvents.push(...JSON.parse(body.toString("utf8")).events);
+      const batch = JSON.parse(body.toString("utf8"));
+      replaySessions.add(batch.browser_session_id);
+      replayEvents.push(...batch.events);
     });
     const query = new URLSearchParams({ opts: JSON.stringify(opts), api: collector.url });
     if (replay) query.set("replay", "1");
@@ -137,6 +140,7 @@ async function withPage({ opts = {}, replay = false, vitals = false }, run) {
     const ctx = {
       collector,
       replayEvents,
+      replaySessions,
       pageErrors,
       stored: async (type) => (await collector.events()).filter((e) => e.event_type === type),
       flush: () => page.evaluate(() => window.sl.flush()),
@@ -274,6 +278,49 @@ test("$exception: one per thrown error, ten identical ones are one with count 10
     await sleep(2300);
     await c.flush();
     assert.deepEqual(await c.stored("$exception"), [], "captureExceptions defaults to false");
+  });
+});
+
+test("the dashboard lists a session's signals and its jump link opens the replay at that moment", async () => {
+  await withPage({ replay: true }, async (page, c) => {
+    await sleep(1200); // the signal is well into the replay
+    await page.click("#dead");
+    const zone = await page.locator("#zone").boundingBox();
+    for (let i = 0; i < 3; i++) await page.mouse.click(zone.x + 20, zone.y + 20, { delay: 10 });
+    await sleep(3000);
+    await c.flush();
+    assert.equal(c.replaySessions.size, 1);
+    const [session] = c.replaySessions;
+    const start = Math.min(...c.replayEvents.map((e) => e.timestamp));
+    const mark = c.replayEvents.find((e) => e.type === 5 && e.data.tag === "$dead-click");
+    assert.ok(mark, "the dead click is marked in the replay");
+    const expected = mark.timestamp - start;
+    assert.ok(expected >= 1000, `offset ${expected}`);
+
+    const dash = await page.context().newPage();
+    const errors = [];
+    dash.on("pageerror", (e) => errors.push(String(e)));
+    await dash.goto(`${c.collector.url}/dashboard?session=${session}`);
+    const link = dash.locator('#signal-list a.jump[data-tag="$dead-click"]');
+    await link.waitFor({ timeout: 15000 });
+    const counts = await dash.locator("#signal-counts").textContent();
+    assert.match(counts, /1 × \$dead-click/);
+    assert.match(counts, /1 × \$rage-click/);
+    assert.equal(Number(await link.getAttribute("data-offset")), expected);
+    await link.click();
+    const current = await dash.waitForFunction((want) => {
+      const t = window.__replayPlayer?.getReplayer().getCurrentTime();
+      return Math.abs(t - want) < 50 && t;
+    }, expected, { timeout: 10000 }).then((h) => h.jsonValue());
+    assert.ok(Math.abs(current - expected) < 50, `player at ${current} ms, the signal at ${expected} ms`);
+    // The link is an address too: opening it starts the replay at the signal.
+    assert.match(dash.url(), new RegExp(`[?&]t=${expected}$`));
+    await dash.reload();
+    await dash.waitForFunction((want) => {
+      const t = window.__replayPlayer?.getReplayer().getCurrentTime();
+      return t !== undefined && Math.abs(t - want) < 50;
+    }, expected, { timeout: 15000 });
+    assert.deepEqual(errors, []);
   });
 });
 
