@@ -32,7 +32,7 @@ use crate::web::util::now_ms;
 // `sl_click`: [target element, bits] — 1 clickable (a link, button, role=button/link,
 // summary, label, or inside one), 2 a form field, 4 editable, 8 a text selection;
 // null when the target is not an element. `sl_vitals`: one PerformanceObserver per
-// supported entry type, each entry handed to `cb(kind, a, b, c)`; returns the function
+// supported entry type, each entry handed to `cb([kind, a, b, c])`; returns the function
 // that disconnects them. `sl_exception`: [message, type, stack, source, line, column].
 #[wasm_bindgen(inline_js = r#"
 export function sl_click(e) {
@@ -68,11 +68,11 @@ export function sl_vitals(cb) {
       return true;
     } catch (_) { return false; }
   };
-  observe("paint", (e) => e.name === "first-contentful-paint" && cb(1, e.startTime, 0, 0));
-  observe("largest-contentful-paint", (e) => cb(2, e.startTime, 0, 0));
-  if (observe("layout-shift", (e) => cb(3, e.startTime, e.value, e.hadRecentInput ? 1 : 0))) cb(5, 0, 0, 0);
+  observe("paint", (e) => e.name === "first-contentful-paint" && cb([1, e.startTime, 0, 0]));
+  observe("largest-contentful-paint", (e) => cb([2, e.startTime, 0, 0]));
+  if (observe("layout-shift", (e) => cb([3, e.startTime, e.value, e.hadRecentInput ? 1 : 0]))) cb([5, 0, 0, 0]);
   if (self.PerformanceEventTiming && "interactionId" in PerformanceEventTiming.prototype) {
-    const ev = (e) => cb(4, e.interactionId || 0, e.duration, 0);
+    const ev = (e) => cb([4, e.interactionId || 0, e.duration, 0]);
     observe("event", ev, { durationThreshold: 40 });
     observe("first-input", ev);
   }
@@ -124,9 +124,10 @@ pub struct SignalsShell {
     shared: Rc<Shared>,
 }
 
-type ObserverCallback = Closure<dyn FnMut(Array, MutationObserver)>;
-/// `(kind, a, b, c)` of `sl_vitals`.
-type VitalsCallback = Closure<dyn FnMut(u32, f64, f64, f64)>;
+/// Every JS callback of this module has the event listeners' closure type, whatever JS
+/// passes it (a MutationObserver's records, `sl_vitals`' `[kind, a, b, c]`, nothing for a
+/// timer): one closure type means one copy of wasm-bindgen's glue in the bundle.
+type Callback = Closure<dyn FnMut(Event)>;
 
 struct Shared {
     core: RefCell<Signals<Click>>,
@@ -134,11 +135,11 @@ struct Shared {
     replay: Option<Rc<ReplayDriver>>,
     privacy: Privacy,
     listeners: RefCell<Vec<Listener>>,
-    timer_callback: RefCell<Option<Closure<dyn FnMut()>>>,
+    timer_callback: RefCell<Option<Callback>>,
     timer: Cell<Option<(u64, i32)>>,
-    observer: RefCell<Option<(MutationObserver, ObserverCallback)>>,
+    observer: RefCell<Option<(MutationObserver, Callback)>>,
     observing: Cell<bool>,
-    vitals_callback: RefCell<Option<VitalsCallback>>,
+    vitals_callback: RefCell<Option<Callback>>,
     stop_vitals: RefCell<Option<Function>>,
 }
 
@@ -294,7 +295,7 @@ impl Shared {
         *self.listeners.borrow_mut() = listeners;
 
         let weak = Rc::downgrade(self);
-        *self.timer_callback.borrow_mut() = Some(Closure::new(move || {
+        *self.timer_callback.borrow_mut() = Some(Callback::new(move |_: Event| {
             if let Some(shared) = weak.upgrade() {
                 shared.timer.set(None);
                 shared.after();
@@ -302,7 +303,7 @@ impl Shared {
         }));
         if options.dead_clicks {
             let weak = Rc::downgrade(self);
-            let callback = ObserverCallback::new(move |_, _| {
+            let callback = Callback::new(move |_: Event| {
                 if let Some(shared) = weak.upgrade() {
                     shared.activity();
                 }
@@ -313,11 +314,14 @@ impl Shared {
         }
         if options.web_vitals {
             let weak = Rc::downgrade(self);
-            let callback = VitalsCallback::new(move |kind, a, b, c| {
+            let callback = Callback::new(move |entry: Event| {
+                let entry: &Array = entry.unchecked_ref();
+                let (kind, a, b, c) =
+                    (number(entry, 0), number(entry, 1), number(entry, 2), number(entry, 3));
                 if let Some(shared) = weak.upgrade() {
                     let mut core = shared.core.borrow_mut();
                     let vitals = core.vitals();
-                    match kind {
+                    match kind as u32 {
                         1 => vitals.handle_fcp(a),
                         2 => vitals.handle_lcp(a),
                         3 => vitals.handle_layout_shift(a, b, c != 0.0),
