@@ -278,6 +278,17 @@ impl Shared {
         for event_type in ["input", "change"] {
             listeners.push(listen(self, document, event_type, true, |shared, _| shared.activity()));
         }
+        // A page restored from the back/forward cache is a new page view (the old one
+        // ended at its `pagehide`).
+        listeners.push(listen(self, window, "pageshow", false, |shared, event| {
+            let persisted = js_sys::Reflect::get(&event, &"persisted".into()).is_ok_and(|p| p.is_truthy());
+            if let (true, Some(window)) = (persisted, web_sys::window()) {
+                let location = window.location();
+                let (url, path) =
+                    (location.href().unwrap_or_default(), location.pathname().unwrap_or_default());
+                shared.navigated(&url, &path, true);
+            }
+        }));
         for event_type in ["popstate", "hashchange"] {
             listeners.push(listen(self, window, event_type, false, |shared, _| shared.activity()));
         }

@@ -471,6 +471,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_page_restored_after_its_pagehide_is_a_new_page_view() {
+        let mut s: Signals<El> = Signals::new(SignalOptions::default(), 0, true, Vitals::default());
+        s.handle_page_view(0, "u", "/a", 0);
+        s.handle_page_hide(1_000, 0);
+        let kinds: Vec<_> = std::iter::from_fn(|| s.poll(1_000)).map(|s| s.event_type()).collect();
+        assert_eq!(kinds, ["$page-leave"]);
+        s.handle_page_hide(2_000, 0);
+        assert_eq!(s.poll(2_000), None, "no page view, no leave");
+        // Back from the back/forward cache (`pageshow` with `persisted`).
+        s.handle_page_view(60_000, "u", "/a", 0);
+        s.handle_page_hide(61_500, 0);
+        match s.poll(61_500) {
+            Some(Signal::PageLeave(leave)) => assert_eq!(leave.duration_ms, 1_500),
+            other => panic!("expected a page leave, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn decimals_are_written_without_float_formatting() {
         let report = VitalsReport {
             at_ms: 0,

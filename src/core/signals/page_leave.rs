@@ -51,6 +51,11 @@ impl PageViews {
     /// A page view begins; the previous one (if any) ends.
     pub fn handle_page_view(&mut self, now_ms: u64, url: &str, path: &str) -> Option<PageLeave> {
         let left = self.end(now_ms);
+        // Visible time counts from the view's start (a page restored from the
+        // back/forward cache may have been away since its last view ended).
+        if self.visible_since.is_some() {
+            self.visible_since = Some(now_ms);
+        }
         self.view = Some(View { url: url.into(), path: path.into(), visible_ms: 0, max_scroll_percent: 0 });
         left
     }
