@@ -2,21 +2,22 @@
 //! `$dead-click`, `$page-leave`, `$web-vitals` and `$exception` events out (each also
 //! marked in the replay as a Custom event when recording).
 //!
-//! What it feeds the core: clicks (with what the target is, read in one call into JS),
-//! signs of life for dead clicks (a MutationObserver attached only while a click waits
-//! to be judged, scrolls, focus changes, input, history changes), page views (from the
-//! autocapture's navigation hook, and `pagehide`), visibility, performance entries (one
-//! PerformanceObserver per entry type the browser supports: a missing type leaves its
-//! vital out) and uncaught errors / unhandled rejections. One `setTimeout` follows the
-//! core's `poll_timeout()`.
+//! The listening is done by one small JS module (below): it attaches the listeners, one
+//! PerformanceObserver per entry type the browser supports (a missing type leaves its
+//! vital out), the MutationObserver (attached only while a click waits to be judged) and
+//! the single timer, and hands each input to Rust through one callback
+//! `cb(kind, a, b, object)`. Rust feeds the core, sends what it decided, and answers with
+//! what the JS side must do next: the core's `poll_timeout()` and whether to watch
+//! mutations. Written with web-sys, the same wiring cost several kilobytes more of
+//! bundle (BENCHMARKS.md).
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::cell::RefCell;
+use std::rc::Rc;
 
-use js_sys::{Array, Function};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, MutationObserver, MutationObserverInit};
+use web_sys::Event;
 
 use crate::core::config::Config;
 use crate::core::signals::dead_click::ClickFacts;
@@ -24,28 +25,105 @@ use crate::core::signals::exceptions::ExceptionInfo;
 use crate::core::signals::vitals::Vitals;
 use crate::core::signals::{Signals, Target};
 use crate::web::autocapture::{click_fields, event_json, Autocapture, EventSink};
-use crate::web::listener::Listener;
 use crate::web::privacy::Privacy;
 use crate::web::replay::ReplayDriver;
 use crate::web::util::now_ms;
 
-// `sl_click`: [target element, bits] — 1 clickable (a link, button, role=button/link,
-// summary, label, or inside one), 2 a form field, 4 editable, 8 a text selection;
-// null when the target is not an element. `sl_vitals`: one PerformanceObserver per
-// supported entry type, each entry handed to `cb([kind, a, b, c])`; returns the function
-// that disconnects them. `sl_exception`: [message, type, stack, source, line, column].
+// Inputs, as `cb(kind, a, b, object)`:
+//   0 the timer fired;  1 a key (b = 1) or mouse button (b = 0) was pressed at a;
+//   2 focus moved;  3 activity (mutation, input, change, history, an element scrolled);
+//   4 the document scrolled: a = viewport bottom, b = document height;
+//   5 visibility: a = visible (1/0), b = performance.now();  6 restored from the bfcache;
+//   7 an error / unhandledrejection event (object);  8 FCP, 9 LCP (a = startTime);
+//   10 a layout shift without recent input (a = startTime, b = value); 11 layout shifts
+//   are reported;  12 an event timing entry (a = interactionId, b = duration);
+//   16 + bits: a click at (a, b), object = the event; bits: 1 clickable (a link, button,
+//   role=button/link, summary, label, or inside one), 2 a form field, 4 editable, 8 a
+//   text selection.
+// The answer: the next deadline (ms since the epoch, 0: none), + 0.5 while mutations
+// must be watched; `sl_sync` carries it out. Kinds 2 and 3 are sent only while watching.
 #[wasm_bindgen(inline_js = r#"
-export function sl_click(e) {
-  let t = e.target;
-  if (t && t.nodeType === 3) t = t.parentElement;
-  if (!t || t.nodeType !== 1) return null;
-  let f = 0;
-  try { if (t.closest("a[href],button,[role=button],[role=link],summary,label")) f |= 1; } catch (_) {}
-  if (/^(input|select|textarea|option)$/.test(t.localName)) f |= 2;
-  if (t.isContentEditable) f |= 4;
-  const s = document.getSelection();
-  if (s && !s.isCollapsed && String(s).trim()) f |= 8;
-  return [t, f];
+export function sl_attach(cb, flags) {
+  const s = { cb, w: false, d: 0, t: 0, off: [], mo: null, po: [] }, d = document;
+  const run = (k, a, b, o) => sl_sync(s, s.cb(k, a || 0, b || 0, o));
+  const on = (t, type, f, c) => {
+    t.addEventListener(type, f, { capture: !!c, passive: true });
+    s.off.push(() => t.removeEventListener(type, f, !!c));
+  };
+  const act = () => s.w && run(3);
+  on(d, "click", (e) => {
+    let t = e.target;
+    if (t && t.nodeType === 3) t = t.parentElement;
+    if (!t || t.nodeType !== 1) return;
+    let f = 0;
+    try { if (t.closest("a[href],button,[role=button],[role=link],summary,label")) f |= 1; } catch (_) {}
+    if (/^(input|select|textarea|option)$/.test(t.localName)) f |= 2;
+    if (t.isContentEditable) f |= 4;
+    const sel = d.getSelection();
+    if (sel && !sel.isCollapsed && String(sel).trim()) f |= 8;
+    run(16 | f, e.clientX, e.clientY, e);
+  }, 1);
+  on(d, "keydown", (e) => run(1, e.timeStamp, 1), 1);
+  on(d, "mousedown", (e) => run(1, e.timeStamp, 0), 1);
+  on(d, "focusin", () => s.w && run(2), 1);
+  on(d, "focusout", () => s.w && run(2), 1);
+  on(d, "input", act, 1);
+  on(d, "change", act, 1);
+  on(window, "popstate", act);
+  on(window, "hashchange", act);
+  on(d, "scroll", (e) => {
+    if (e.target !== d) return act();
+    const r = d.documentElement, b = d.body;
+    run(4, scrollY + innerHeight, Math.max(r ? r.scrollHeight : 0, b ? b.scrollHeight : 0));
+  }, 1);
+  on(d, "visibilitychange", () => run(5, d.visibilityState === "visible" ? 1 : 0, performance.now()));
+  on(window, "pageshow", (e) => e.persisted && run(6));
+  if (flags & 2) { on(window, "error", (e) => run(7, 0, 0, e)); on(window, "unhandledrejection", (e) => run(7, 0, 0, e)); }
+  if (flags & 1) s.mo = new MutationObserver(act);
+  const PO = self.PerformanceObserver, types = (flags & 4 && PO && PO.supportedEntryTypes) || [];
+  const observe = (type, f, o) => {
+    if (!types.includes(type)) return false;
+    try {
+      const po = new PO((l) => l.getEntries().forEach(f));
+      po.observe(Object.assign({ type, buffered: true }, o));
+      s.po.push(po);
+      return true;
+    } catch (_) { return false; }
+  };
+  observe("paint", (e) => e.name === "first-contentful-paint" && run(8, e.startTime));
+  observe("largest-contentful-paint", (e) => run(9, e.startTime));
+  if (observe("layout-shift", (e) => e.hadRecentInput || run(10, e.startTime, e.value))) run(11);
+  if (self.PerformanceEventTiming && "interactionId" in PerformanceEventTiming.prototype) {
+    const ev = (e) => e.interactionId && run(12, e.interactionId, e.duration);
+    observe("event", ev, { durationThreshold: 40 });
+    observe("first-input", ev);
+  }
+  return s;
+}
+export function sl_sync(s, r) {
+  const w = r % 1 !== 0, dl = Math.floor(r);
+  if (s.mo && w !== s.w) {
+    if (w) s.mo.observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
+    else s.mo.disconnect();
+  }
+  s.w = w;
+  if (dl !== s.d) {
+    clearTimeout(s.t);
+    s.d = dl;
+    if (dl) s.t = setTimeout(() => { s.d = 0; sl_sync(s, s.cb(0, 0, 0)); }, Math.max(0, dl - Date.now()));
+  }
+}
+export function sl_detach(s) {
+  s.off.forEach((f) => f());
+  s.po.forEach((po) => po.disconnect());
+  if (s.mo) s.mo.disconnect();
+  clearTimeout(s.t);
+  s.cb = () => 0;
+}
+const target = (e) => { const t = e.target; return t && t.nodeType === 3 ? t.parentElement : t; };
+export function sl_related(a, b) {
+  const x = target(a), y = target(b);
+  return !!x && !!y && (x.contains(y) || y.contains(x));
 }
 export function sl_now() { return performance.now(); }
 export function sl_interactions() { return performance.interactionCount || 0; }
@@ -55,28 +133,7 @@ export function sl_scroll() {
 }
 export function sl_nav() {
   const n = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
-  return n ? [n.activationStart || 0, n.responseStart] : null;
-}
-export function sl_vitals(cb) {
-  const PO = self.PerformanceObserver, types = (PO && PO.supportedEntryTypes) || [], all = [];
-  const observe = (type, f, o) => {
-    if (!types.includes(type)) return false;
-    try {
-      const po = new PO((l) => l.getEntries().forEach(f));
-      po.observe(Object.assign({ type, buffered: true }, o));
-      all.push(po);
-      return true;
-    } catch (_) { return false; }
-  };
-  observe("paint", (e) => e.name === "first-contentful-paint" && cb([1, e.startTime, 0, 0]));
-  observe("largest-contentful-paint", (e) => cb([2, e.startTime, 0, 0]));
-  if (observe("layout-shift", (e) => cb([3, e.startTime, e.value, e.hadRecentInput ? 1 : 0]))) cb([5, 0, 0, 0]);
-  if (self.PerformanceEventTiming && "interactionId" in PerformanceEventTiming.prototype) {
-    const ev = (e) => cb([4, e.interactionId || 0, e.duration, 0]);
-    observe("event", ev, { durationThreshold: 40 });
-    observe("first-input", ev);
-  }
-  return () => all.forEach((po) => po.disconnect());
+  return [n ? n.activationStart || 0 : 0, n ? n.responseStart : 0, document.visibilityState === "visible" ? 1 : 0];
 }
 export function sl_exception(e) {
   let err, msg, src = "", line = 0, col = 0;
@@ -95,60 +152,56 @@ export function sl_exception(e) {
 }
 "#)]
 extern "C" {
-    fn sl_click(event: &Event) -> Option<Array>;
+    /// Attaches everything; `flags`: 1 dead clicks, 2 exceptions, 4 web vitals.
+    fn sl_attach(cb: &js_sys::Function, flags: u32) -> JsValue;
+    fn sl_sync(state: &JsValue, answer: f64);
+    fn sl_detach(state: &JsValue);
+    fn sl_related(a: &Event, b: &Event) -> bool;
     fn sl_now() -> f64;
     fn sl_interactions() -> f64;
     fn sl_scroll() -> Array;
-    fn sl_nav() -> Option<Array>;
-    fn sl_vitals(cb: &Function) -> Function;
+    /// `[activationStart, responseStart, visible]`.
+    fn sl_nav() -> Array;
     fn sl_exception(event: &Event) -> Array;
 }
 
-/// A click as the core sees it: the DOM event (read for the `$click` fields only when
-/// a signal is sent) and its target element.
+/// A click as the core sees it: the DOM event, read for the `$click` fields only when a
+/// signal is sent.
 #[derive(Clone)]
-pub struct Click {
-    event: Event,
-    target: Element,
-}
+pub struct Click(Event);
 
 impl Target for Click {
     fn related(&self, other: &Self) -> bool {
-        self.target.contains(Some(&other.target)) || other.target.contains(Some(&self.target))
+        sl_related(&self.0, &other.0)
     }
 }
 
-/// The running signals; dropping it detaches everything.
+/// `cb(kind, a, b, object) -> answer` of the JS module.
+type Callback = Closure<dyn FnMut(u32, f64, f64, JsValue) -> f64>;
+
+/// The running signals; dropping the last clone detaches everything.
 #[derive(Clone)]
 pub struct SignalsShell {
     shared: Rc<Shared>,
 }
-
-/// Every JS callback of this module has the event listeners' closure type, whatever JS
-/// passes it (a MutationObserver's records, `sl_vitals`' `[kind, a, b, c]`, nothing for a
-/// timer): one closure type means one copy of wasm-bindgen's glue in the bundle.
-type Callback = Closure<dyn FnMut(Event)>;
 
 struct Shared {
     core: RefCell<Signals<Click>>,
     sink: EventSink,
     replay: Option<Rc<ReplayDriver>>,
     privacy: Privacy,
-    listeners: RefCell<Vec<Listener>>,
-    timer_callback: RefCell<Option<Callback>>,
-    timer: Cell<Option<(u64, i32)>>,
-    observer: RefCell<Option<(MutationObserver, Callback)>>,
-    observing: Cell<bool>,
-    vitals_callback: RefCell<Option<Callback>>,
-    stop_vitals: RefCell<Option<Function>>,
+    /// The JS module's state (`sl_attach`), and the callback it calls.
+    js: RefCell<Option<(JsValue, Callback)>>,
 }
 
 fn number(array: &Array, i: u32) -> f64 {
     array.get(i).as_f64().unwrap_or(0.0)
 }
 
-fn visible(document: &web_sys::Document) -> bool {
-    document.visibility_state() == web_sys::VisibilityState::Visible
+/// `location.href` and `location.pathname`.
+fn here() -> (String, String) {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return Default::default() };
+    (location.href().unwrap_or_default(), location.pathname().unwrap_or_default())
 }
 
 impl SignalsShell {
@@ -166,40 +219,34 @@ impl SignalsShell {
         if !config.analytics.enabled || !any {
             return None;
         }
-        let window = web_sys::window()?;
-        let document = window.document()?;
         let nav = sl_nav();
-        let vitals = Vitals::new(nav.as_ref().map_or(0.0, |n| number(n, 0)), !visible(&document));
-        let mut core = Signals::new(options, now_ms(), visible(&document), vitals);
-        if let Some(nav) = &nav {
-            core.vitals().handle_navigation(number(nav, 1), sl_now());
-        }
-        let location = window.location();
-        core.handle_page_view(
-            now_ms(),
-            &location.href().unwrap_or_default(),
-            &location.pathname().unwrap_or_default(),
-            0,
-        );
+        let visible = number(&nav, 2) != 0.0;
+        let mut core = Signals::new(options, now_ms(), visible, Vitals::new(number(&nav, 0), !visible));
+        core.vitals().handle_navigation(number(&nav, 1), sl_now());
+        let (url, path) = here();
+        core.handle_page_view(now_ms(), &url, &path, 0);
         let shared = Rc::new(Shared {
             core: RefCell::new(core),
             sink,
             replay,
             privacy: Privacy::new(&config.replays),
-            listeners: RefCell::new(Vec::new()),
-            timer_callback: RefCell::new(None),
-            timer: Cell::new(None),
-            observer: RefCell::new(None),
-            observing: Cell::new(false),
-            vitals_callback: RefCell::new(None),
-            stop_vitals: RefCell::new(None),
+            js: RefCell::new(None),
         });
-        shared.attach(&window, &document);
+        let weak = Rc::downgrade(&shared);
+        let callback = Callback::new(move |kind, a, b, object| {
+            weak.upgrade().map_or(0.0, |shared| shared.handle(kind, a, b, object))
+        });
+        let flags = options.dead_clicks as u32
+            | (options.capture_exceptions as u32) << 1
+            | (options.web_vitals as u32) << 2;
+        let state = sl_attach(callback.as_ref().unchecked_ref(), flags);
+        *shared.js.borrow_mut() = Some((state, callback));
         if let Some(autocapture) = autocapture {
             let weak = Rc::downgrade(&shared);
             autocapture.set_navigation_hook(Rc::new(move |url: &str, path: &str, new_view: bool| {
                 if let Some(shared) = weak.upgrade() {
                     shared.navigated(url, path, new_view);
+                    shared.sync();
                 }
             }));
         }
@@ -210,263 +257,123 @@ impl SignalsShell {
     /// path sends what is buffered.
     pub fn page_hide(&self) {
         let shared = &self.shared;
-        shared.measure_scroll();
-        shared.core.borrow_mut().handle_page_hide(now_ms(), sl_interactions() as u64);
-        shared.after();
+        let read = sl_scroll();
+        let mut core = shared.core.borrow_mut();
+        core.handle_scroll(number(&read, 0), number(&read, 1));
+        core.handle_page_hide(now_ms(), sl_interactions() as u64);
+        drop(core);
+        shared.sync();
     }
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop_vitals.get_mut().take() {
-            let _ = stop.call0(&JsValue::NULL);
-        }
-        if let Some((observer, _)) = self.observer.get_mut().take() {
-            observer.disconnect();
-        }
-        if let (Some((_, handle)), Some(window)) = (self.timer.take(), web_sys::window()) {
-            window.clear_timeout_with_handle(handle);
+        if let Some((state, _)) = self.js.get_mut().take() {
+            sl_detach(&state);
         }
     }
-}
-
-/// A listener whose handler gets the shared state (held weakly: no cycle). A plain `fn`,
-/// not a closure type per listener: one copy of the glue in the bundle.
-fn listen(
-    shared: &Rc<Shared>,
-    target: &web_sys::EventTarget,
-    event_type: &'static str,
-    capture: bool,
-    handler: fn(&Rc<Shared>, Event),
-) -> Listener {
-    let weak: Weak<Shared> = Rc::downgrade(shared);
-    Listener::new(target, event_type, capture, move |event| {
-        if let Some(shared) = weak.upgrade() {
-            handler(&shared, event);
-        }
-    })
 }
 
 impl Shared {
-    fn attach(self: &Rc<Self>, window: &web_sys::Window, document: &web_sys::Document) {
-        let options = self.core.borrow().options();
-        let mut listeners = Vec::new();
-        listeners.push(listen(self, document, "click", true, |shared, event| shared.click(&event)));
-        listeners.push(listen(self, document, "keydown", true, |shared, event| {
-            let mut core = shared.core.borrow_mut();
-            core.vitals().handle_input(event.time_stamp());
-            core.handle_user_press(now_ms());
-        }));
-        listeners.push(listen(self, document, "mousedown", true, |shared, _| {
-            shared.core.borrow_mut().handle_user_press(now_ms());
-        }));
-        for event_type in ["focusin", "focusout"] {
-            listeners.push(listen(self, document, event_type, true, |shared, _| {
-                if shared.core.borrow().watching_mutations() {
-                    shared.core.borrow_mut().handle_focus_change(now_ms());
-                    shared.after();
-                }
-            }));
+    /// One input from the JS module (see its table); answers what it must do next.
+    fn handle(self: &Rc<Self>, kind: u32, a: f64, b: f64, object: JsValue) -> f64 {
+        let now = now_ms();
+        if kind == 6 {
+            let (url, path) = here();
+            self.navigated(&url, &path, true);
+            return self.after();
         }
-        listeners.push(listen(self, document, "scroll", true, |shared, event| {
-            let of_document = event.target().is_some_and(|t| t.dyn_ref::<web_sys::Document>().is_some());
-            if of_document {
-                shared.measure_scroll();
-            }
-            shared.activity();
-        }));
-        for event_type in ["input", "change"] {
-            listeners.push(listen(self, document, event_type, true, |shared, _| shared.activity()));
-        }
-        // A page restored from the back/forward cache is a new page view (the old one
-        // ended at its `pagehide`).
-        listeners.push(listen(self, window, "pageshow", false, |shared, event| {
-            let persisted = js_sys::Reflect::get(&event, &"persisted".into()).is_ok_and(|p| p.is_truthy());
-            if let (true, Some(window)) = (persisted, web_sys::window()) {
-                let location = window.location();
-                let (url, path) =
-                    (location.href().unwrap_or_default(), location.pathname().unwrap_or_default());
-                shared.navigated(&url, &path, true);
-            }
-        }));
-        for event_type in ["popstate", "hashchange"] {
-            listeners.push(listen(self, window, event_type, false, |shared, _| shared.activity()));
-        }
-        listeners.push(listen(self, document, "visibilitychange", false, |shared, _| {
-            let visible = web_sys::window().and_then(|w| w.document()).is_some_and(|d| visible(&d));
-            shared.core.borrow_mut().handle_visibility(now_ms(), visible, sl_now());
-            shared.after();
-        }));
-        if options.capture_exceptions {
-            for event_type in ["error", "unhandledrejection"] {
-                listeners
-                    .push(listen(self, window, event_type, false, |shared, event| shared.exception(&event)));
-            }
-        }
-        *self.listeners.borrow_mut() = listeners;
-
-        let weak = Rc::downgrade(self);
-        *self.timer_callback.borrow_mut() = Some(Callback::new(move |_: Event| {
-            if let Some(shared) = weak.upgrade() {
-                shared.timer.set(None);
-                shared.after();
-            }
-        }));
-        if options.dead_clicks {
-            let weak = Rc::downgrade(self);
-            let callback = Callback::new(move |_: Event| {
-                if let Some(shared) = weak.upgrade() {
-                    shared.activity();
-                }
-            });
-            if let Ok(observer) = MutationObserver::new(callback.as_ref().unchecked_ref()) {
-                *self.observer.borrow_mut() = Some((observer, callback));
-            }
-        }
-        if options.web_vitals {
-            let weak = Rc::downgrade(self);
-            let callback = Callback::new(move |entry: Event| {
-                let entry: &Array = entry.unchecked_ref();
-                let (kind, a, b, c) =
-                    (number(entry, 0), number(entry, 1), number(entry, 2), number(entry, 3));
-                if let Some(shared) = weak.upgrade() {
-                    let mut core = shared.core.borrow_mut();
-                    let vitals = core.vitals();
-                    match kind as u32 {
-                        1 => vitals.handle_fcp(a),
-                        2 => vitals.handle_lcp(a),
-                        3 => vitals.handle_layout_shift(a, b, c != 0.0),
-                        4 => vitals.handle_event_timing(a as u64, b),
-                        _ => vitals.handle_layout_shift_supported(),
-                    }
-                }
-            });
-            *self.stop_vitals.borrow_mut() = Some(sl_vitals(callback.as_ref().unchecked_ref()));
-            *self.vitals_callback.borrow_mut() = Some(callback);
-        }
-    }
-
-    fn click(self: &Rc<Self>, event: &Event) {
-        let Some(read) = sl_click(event) else { return };
-        let Ok(target) = read.get(0).dyn_into::<Element>() else { return };
-        let bits = number(&read, 1) as u32;
-        let facts = ClickFacts {
-            clickable: bits & 1 != 0,
-            form_field: bits & 2 != 0,
-            editable: bits & 4 != 0,
-            selection: bits & 8 != 0,
-        };
-        let (x, y) = event
-            .dyn_ref::<web_sys::MouseEvent>()
-            .map_or((0.0, 0.0), |m| (m.client_x() as f64, m.client_y() as f64));
         {
             let mut core = self.core.borrow_mut();
-            core.vitals().handle_input(event.time_stamp());
-            core.handle_click(now_ms(), x, y, facts, Click { event: event.clone(), target });
+            match kind {
+                1 => {
+                    core.handle_user_press(now);
+                    if b != 0.0 {
+                        core.vitals().handle_input(a);
+                    }
+                }
+                2 => core.handle_focus_change(now),
+                3 => core.handle_activity(),
+                4 => {
+                    core.handle_scroll(a, b);
+                    core.handle_activity();
+                }
+                5 => core.handle_visibility(now, a != 0.0, b),
+                7 => {
+                    let event: Event = object.unchecked_into();
+                    core.handle_exception(now, exception_info(&event));
+                }
+                8 => core.vitals().handle_fcp(a),
+                9 => core.vitals().handle_lcp(a),
+                10 => core.vitals().handle_layout_shift(a, b, false),
+                11 => core.vitals().handle_layout_shift_supported(),
+                12 => core.vitals().handle_event_timing(a as u64, b),
+                16.. => {
+                    let bits = kind & 15;
+                    let facts = ClickFacts {
+                        clickable: bits & 1 != 0,
+                        form_field: bits & 2 != 0,
+                        editable: bits & 4 != 0,
+                        selection: bits & 8 != 0,
+                    };
+                    let event: Event = object.unchecked_into();
+                    core.vitals().handle_input(event.time_stamp());
+                    core.handle_click(now, a, b, facts, Click(event));
+                }
+                _ => {} // 0: the timer; what is due is polled below
+            }
         }
-        self.after();
-    }
-
-    fn activity(self: &Rc<Self>) {
-        let waiting = self.core.borrow().watching_mutations();
-        if waiting {
-            self.core.borrow_mut().handle_activity();
-            self.after();
-        }
+        self.after()
     }
 
     fn navigated(self: &Rc<Self>, url: &str, path: &str, new_view: bool) {
+        let mut core = self.core.borrow_mut();
         if new_view {
-            self.measure_scroll();
-            self.core.borrow_mut().handle_page_view(now_ms(), url, path, sl_interactions() as u64);
+            let read = sl_scroll();
+            core.handle_scroll(number(&read, 0), number(&read, 1));
+            core.handle_page_view(now_ms(), url, path, sl_interactions() as u64);
         } else {
-            self.core.borrow_mut().handle_activity();
+            core.handle_activity();
         }
-        self.after();
     }
 
-    fn measure_scroll(&self) {
-        let read = sl_scroll();
-        self.core.borrow_mut().handle_scroll(number(&read, 0), number(&read, 1));
+    /// After an input from Rust's side: sends what was decided and tells the JS module.
+    fn sync(self: &Rc<Self>) {
+        let answer = self.after();
+        if let Some((state, _)) = self.js.borrow().as_ref() {
+            sl_sync(state, answer);
+        }
     }
 
-    fn exception(self: &Rc<Self>, event: &Event) {
-        let read = sl_exception(event);
-        let text = |i: u32| read.get(i).as_string().unwrap_or_default();
-        let info = ExceptionInfo {
-            message: text(0),
-            kind: text(1),
-            stack: text(2),
-            source: text(3),
-            line: number(&read, 4) as u32,
-            column: number(&read, 5) as u32,
-        };
-        self.core.borrow_mut().handle_exception(now_ms(), info);
-        self.after();
-    }
-
-    /// Sends what the core decided, re-arms the timer, attaches or detaches the
-    /// MutationObserver.
-    fn after(self: &Rc<Self>) {
+    /// Sends what the core decided; answers the next deadline (+ 0.5 while mutations
+    /// must be watched).
+    fn after(self: &Rc<Self>) -> f64 {
         let now = now_ms();
         loop {
             let next = self.core.borrow_mut().poll(now);
             let Some(signal) = next else { break };
-            let fields = signal.click().and_then(|c| click_fields(&c.event, &self.privacy));
+            let fields = signal.click().and_then(|c| click_fields(&c.0, &self.privacy));
             let data = signal.data_json(fields.as_deref().unwrap_or("{}"));
             if let Some(replay) = &self.replay {
                 replay.mark(signal.event_type(), &data, signal.at_ms());
             }
             (self.sink)(event_json(signal.event_type(), signal.at_ms(), &data));
         }
-        self.rearm(now);
-        self.sync_observer();
+        let core = self.core.borrow();
+        let deadline = core.poll_timeout().map_or(0.0, |at| at.max(1) as f64);
+        deadline + if core.watching_mutations() { 0.5 } else { 0.0 }
     }
+}
 
-    fn rearm(&self, now: u64) {
-        let Some(window) = web_sys::window() else { return };
-        let deadline = self.core.borrow().poll_timeout();
-        let current = self.timer.get();
-        if current.map(|(at, _)| at) == deadline {
-            return;
-        }
-        if let Some((_, handle)) = current {
-            window.clear_timeout_with_handle(handle);
-        }
-        self.timer.set(None);
-        let (Some(at), Some(callback)) =
-            (deadline, self.timer_callback.borrow().as_ref().map(|c| c.as_ref().clone()))
-        else {
-            return;
-        };
-        let delay = at.saturating_sub(now).min(i32::MAX as u64) as i32;
-        if let Ok(handle) =
-            window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay)
-        {
-            self.timer.set(Some((at, handle)));
-        }
-    }
-
-    fn sync_observer(&self) {
-        let want = self.core.borrow().watching_mutations();
-        if want == self.observing.get() {
-            return;
-        }
-        let observer = self.observer.borrow();
-        let Some((observer, _)) = observer.as_ref() else { return };
-        if want {
-            let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-            let init = MutationObserverInit::new();
-            init.set_child_list(true);
-            init.set_subtree(true);
-            init.set_attributes(true);
-            init.set_character_data(true);
-            if observer.observe_with_options(&document, &init).is_err() {
-                return;
-            }
-        } else {
-            observer.disconnect();
-        }
-        self.observing.set(want);
+fn exception_info(event: &Event) -> ExceptionInfo {
+    let read = sl_exception(event);
+    let text = |i: u32| read.get(i).as_string().unwrap_or_default();
+    ExceptionInfo {
+        message: text(0),
+        kind: text(1),
+        stack: text(2),
+        source: text(3),
+        line: number(&read, 4) as u32,
+        column: number(&read, 5) as u32,
     }
 }
