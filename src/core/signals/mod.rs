@@ -153,15 +153,17 @@ struct ObjectWriter {
 }
 
 impl ObjectWriter {
-    /// Continues `object` (a serialized JSON object) with more fields.
+    /// Continues `object` (a compact JSON object, as `JSON.stringify` and this writer
+    /// write them) with more fields; anything else starts a new object.
     fn extending(object: &str) -> Self {
-        let trimmed = object.trim_end();
-        match trimmed.strip_suffix('}') {
-            Some(head) if trimmed.starts_with('{') => {
-                let empty = head[1..].trim().is_empty();
-                Self { out: head.to_string(), empty }
+        match object.strip_prefix('{').and_then(|o| o.strip_suffix('}')) {
+            Some(fields) => {
+                let mut out = String::with_capacity(object.len() + 64);
+                out.push('{');
+                out.push_str(fields);
+                Self { out, empty: fields.is_empty() }
             }
-            _ => Self { out: "{".into(), empty: true },
+            None => Self { out: "{".into(), empty: true },
         }
     }
     fn key(&mut self, key: &str) {
