@@ -16,3 +16,5 @@ mv pkg/sightline.js pkg/sightline.raw.js
 cp scripts/glue/init.js pkg/sightline.entry.js
 esbuild pkg/sightline.entry.js --bundle --external:./snippets/* --minify --format=esm --log-level=warning --outfile=pkg/sightline.js
 rm pkg/sightline.raw.js pkg/sightline.entry.js
+# The inline_js snippets (pkg/snippets/) also ship as written: minify each in place.
+find pkg/snippets -name '*.js' -print0 | xargs -0 -r -I{} esbuild {} --minify --format=esm --log-level=warning --outfile={} --allow-overwrite

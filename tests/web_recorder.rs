@@ -604,7 +604,7 @@ async fn a_mutation_storm_is_snapshotted_once_then_stops_the_recorder() {
 async fn custom_events_are_written_into_the_recording() {
     fixture("<p>custom</p>");
     let (recorder, events) = record(&ReplayConfig::default());
-    recorder.custom_event("$rage-click", "{\"click_count\":3}");
+    recorder.custom("$rage-click", "{\"click_count\":3}", 1_234);
     let last = events.borrow().last().cloned().unwrap();
     assert_eq!(last["type"], 5);
     assert_eq!(last["data"], serde_json::json!({"tag": "$rage-click", "payload": {"click_count": 3}}));

@@ -12,6 +12,8 @@ pub struct AnalyticsConfig {
     pub max_events_per_batch: usize,
     /// `analytics.maxQueuedBytes`: cap of queued analytics events (memory).
     pub max_queued_bytes: usize,
+    /// `rageClicks`, `deadClicks`, `pageLeave`, `webVitals`, `captureExceptions`.
+    pub signals: crate::core::signals::SignalOptions,
 }
 
 impl Default for AnalyticsConfig {
@@ -22,6 +24,7 @@ impl Default for AnalyticsConfig {
             flush_interval_ms: 10_000,
             max_events_per_batch: 50,
             max_queued_bytes: 4 << 20,
+            signals: Default::default(),
         }
     }
 }

@@ -14,3 +14,4 @@ pub mod ids;
 pub mod json;
 pub mod outbox;
 pub mod replay;
+pub mod signals;

@@ -18,9 +18,14 @@ use crate::web::util::{js_number, now_ms};
 /// Receives each autocaptured event, serialized.
 pub type EventSink = Rc<dyn Fn(String)>;
 
+/// Told of every navigation the page-view tracking sees: `(url, path, new_view)`,
+/// `new_view` false when the URL stayed the same (a `replaceState` of the same URL).
+pub type NavigationHook = Rc<dyn Fn(&str, &str, bool)>;
+
 pub struct Autocapture {
     _listeners: Vec<Listener>,
     history_patch: Option<HistoryPatch>,
+    page_views: Rc<RefCell<PageViews>>,
 }
 
 impl Drop for Autocapture {
@@ -102,6 +107,7 @@ fn viewport(writer: &mut ObjectWriter, window: &web_sys::Window) {
 struct PageViews {
     sink: EventSink,
     last_url: Option<String>,
+    hook: Option<NavigationHook>,
 }
 
 impl PageViews {
@@ -112,6 +118,9 @@ impl PageViews {
         let location = window.location();
         let url = location.href().unwrap_or_default();
         if entry_type != "initial" && self.last_url.as_deref() == Some(url.as_str()) {
+            if let Some(hook) = &self.hook {
+                hook(&url, "", false);
+            }
             return;
         }
         let document = window.document();
@@ -132,8 +141,12 @@ impl PageViews {
         let screen = window.screen().ok();
         data.number("screen_width", screen.as_ref().and_then(|s| s.width().ok()).unwrap_or(0) as f64);
         data.number("screen_height", screen.as_ref().and_then(|s| s.height().ok()).unwrap_or(0) as f64);
-        self.last_url = Some(url);
+        // The previous view's `$page-leave` goes before this `$page-view`.
+        if let Some(hook) = &self.hook {
+            hook(&url, &location.pathname().unwrap_or_default(), true);
+        }
         (self.sink)(event_json("$page-view", now_ms(), &data.finish()));
+        self.last_url = Some(url);
     }
 }
 
@@ -227,6 +240,12 @@ extern "C" {
     fn click_data(event: &web_sys::Event, block: &str, mask: &str, mask_all: bool) -> Option<js_sys::Array>;
 }
 
+/// The `$click` data of a click event under the privacy rule (`None`: not an element).
+pub fn click_fields(event: &web_sys::Event, privacy: &Privacy) -> Option<String> {
+    let read = click_data(event, &privacy.block, &privacy.mask, privacy.mask_all_text);
+    read.as_ref().and_then(click_json)
+}
+
 /// The `$click` data: what `clickData` read, with the `text` the privacy rule allows
 /// (none at all for a blocked target).
 fn click_json(read: &js_sys::Array) -> Option<String> {
@@ -251,20 +270,24 @@ impl Autocapture {
     pub fn start(sink: EventSink, privacy: Privacy) -> Option<Autocapture> {
         let window = web_sys::window()?;
         let document = window.document()?;
-        let page_views = Rc::new(RefCell::new(PageViews { sink: sink.clone(), last_url: None }));
+        let page_views = Rc::new(RefCell::new(PageViews { sink: sink.clone(), last_url: None, hook: None }));
         page_views.borrow_mut().record("initial");
 
         let click = Listener::new(&document, "click", true, move |event| {
-            let read = click_data(&event, &privacy.block, &privacy.mask, privacy.mask_all_text);
-            if let Some(data) = read.as_ref().and_then(click_json) {
+            if let Some(data) = click_fields(&event, &privacy) {
                 sink(event_json("$click", now_ms(), &data));
             }
         });
         let pop_views = page_views.clone();
         let popstate =
             Listener::new(&window, "popstate", false, move |_| pop_views.borrow_mut().record("pop"));
-        let history_patch = patch_history(&window, page_views);
-        Some(Autocapture { _listeners: vec![click, popstate], history_patch })
+        let history_patch = patch_history(&window, page_views.clone());
+        Some(Autocapture { _listeners: vec![click, popstate], history_patch, page_views })
+    }
+
+    /// Tells `hook` of every later navigation (the product signals end page views).
+    pub fn set_navigation_hook(&self, hook: NavigationHook) {
+        self.page_views.borrow_mut().hook = Some(hook);
     }
 }
 

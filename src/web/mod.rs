@@ -12,6 +12,7 @@ pub mod recorder;
 pub mod replay;
 pub mod session;
 pub mod sightline;
+pub mod signals;
 pub mod storage;
 pub mod transport;
 pub mod types;

@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use crate::core::config::{AnalyticsConfig, Config, GateConfig, GateRetryConfig, ReplayConfig, UploadConfig};
 use crate::core::consent::Consent;
 use crate::core::replay::controls::ReplayMode;
+use crate::core::signals::SignalOptions;
 use crate::web::util::{js_number, type_error};
 
 /// The JS callbacks, which stay in the shell.
@@ -186,6 +187,13 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
                     500.0,
                 )? as usize,
                 max_queued_bytes: f.bytes_or("maxQueuedBytes", d.max_queued_bytes)?,
+                signals: SignalOptions {
+                    rage_clicks: f.bool_or("rageClicks", d.signals.rage_clicks)?,
+                    dead_clicks: f.bool_or("deadClicks", d.signals.dead_clicks)?,
+                    page_leave: f.bool_or("pageLeave", d.signals.page_leave)?,
+                    web_vitals: f.bool_or("webVitals", d.signals.web_vitals)?,
+                    capture_exceptions: f.bool_or("captureExceptions", d.signals.capture_exceptions)?,
+                },
             }
         }
     };

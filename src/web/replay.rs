@@ -148,6 +148,13 @@ impl ReplayDriver {
         self.shared.enter_session(session, true);
     }
 
+    /// Marks `tag` (a signal's event type) with `payload` in the recording at `at_ms`.
+    pub fn mark(&self, tag: &str, payload_json: &str, at_ms: u64) {
+        if let Some(recorder) = self.shared.recorder() {
+            recorder.custom(tag, payload_json, at_ms);
+        }
+    }
+
     /// Hands sampled events still held by the recorder to the uploader.
     pub fn flush_pending(&self) {
         self.shared.flush_pending();

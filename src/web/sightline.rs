@@ -23,6 +23,7 @@ use crate::web::poison;
 use crate::web::privacy::Privacy;
 use crate::web::replay::ReplayDriver;
 use crate::web::session::SessionSource;
+use crate::web::signals::{ReplayLookup, SignalsShell};
 use crate::web::transport::Endpoint;
 use crate::web::uploader::Uploader;
 use crate::web::util::{new_uuid, now_ms, promise, random_bytes, spawn, type_error};
@@ -56,6 +57,7 @@ struct Inner {
 struct Running {
     replay: Option<Rc<ReplayDriver>>,
     _autocapture: Option<Autocapture>,
+    _signals: Option<SignalsShell>,
     _listeners: Vec<Listener>,
     _intervals: Vec<gloo_timers::callback::Interval>,
 }
@@ -139,6 +141,15 @@ impl Sightline {
 
         let replay = inner.start_replay();
 
+        let autocapture = autocapture.flatten();
+        let signals = {
+            let consent = inner.consent.clone();
+            let sink = Rc::new(move |event| consent.capture(event));
+            let weak = Rc::downgrade(inner);
+            let lookup: ReplayLookup = Rc::new(move || weak.upgrade().and_then(|inner| inner.replay()));
+            SignalsShell::start(&inner.config, sink, lookup, autocapture.as_ref())
+        };
+
         let mut listeners = Vec::new();
         let unload = {
             let weak = Rc::downgrade(inner);
@@ -149,7 +160,14 @@ impl Sightline {
             })
         };
         let on_pagehide = unload.clone();
-        listeners.push(Listener::new(&window, "pagehide", false, move |_| on_pagehide()));
+        let leaving = signals.clone();
+        listeners.push(Listener::new(&window, "pagehide", false, move |_| {
+            // The page view's last signals ride the unload path with everything else.
+            if let Some(signals) = &leaving {
+                signals.page_hide();
+            }
+            on_pagehide()
+        }));
         if let Some(document) = window.document() {
             let on_resume = uploader.clone();
             let doc = document.clone();
@@ -164,7 +182,8 @@ impl Sightline {
 
         *inner.running.borrow_mut() = Some(Running {
             replay,
-            _autocapture: autocapture.flatten(),
+            _autocapture: autocapture,
+            _signals: signals,
             _listeners: listeners,
             _intervals: intervals,
         });
@@ -383,7 +402,8 @@ impl Sightline {
 
 impl Inner {
     fn replay(&self) -> Option<Rc<ReplayDriver>> {
-        self.running.borrow().as_ref().and_then(|r| r.replay.clone())
+        // `try_borrow`: a signal may be marked while `start()` / `optIn()` hold it.
+        self.running.try_borrow().ok()?.as_ref().and_then(|r| r.replay.clone())
     }
 
     /// The replay driver, when `replays.enabled` and consent is granted.

@@ -47,6 +47,31 @@ export interface AnalyticsOptions {
      * Default `4194304` (4 MiB).
      */
     maxQueuedBytes?: number;
+     * `$rage-click`: 3 or more clicks within 1 s, each within 30 px of the first, on the
+     * same element (or its ancestors); one per burst, with `click_count`. Default `true`.
+     */
+    rageClicks?: boolean;
+    /**
+     * `$dead-click`: a click on a link, button, `role=button/link`, `summary` or label
+     * after which nothing visible happened within 2.5 s; with `wait_ms`. Default `true`.
+     */
+    deadClicks?: boolean;
+    /**
+     * `$page-leave` when a page view ends (SPA navigation, `pagehide`): `url`, `path`,
+     * `duration_ms` (visible time), `max_scroll_percent`. Default `true`.
+     */
+    pageLeave?: boolean;
+    /**
+     * `$web-vitals` once per page view when it ends: `lcp_ms`, `inp_ms`, `cls`, `fcp_ms`,
+     * `ttfb_ms`, each when measured (definitions of Google's `web-vitals`). Default `true`.
+     */
+    webVitals?: boolean;
+    /**
+     * `$exception` for uncaught errors and unhandled rejections: `message`, `type`,
+     * `stack` (≤ 8 KB), `source`, `line`, `column`, `count`. Off by default because
+     * messages can hold personal data. Default `false`.
+     */
+    captureExceptions?: boolean;
 }
 
 /** `options.replays`: the session replay recorder (rrweb's event format). */

@@ -59,7 +59,7 @@ function eventRow(ev) {
     el("td", { className: "data" }, data));
 }
 
-const replayHref = (id) => "/dashboard?session=" + encodeURIComponent(id);
+const replayHref = (id, at) => "/dashboard?session=" + encodeURIComponent(id) + (at === undefined ? "" : "&t=" + at);
 
 function sessionRow(s) {
   const play = el("a", { className: "play", textContent: "▶ Play", href: replayHref(s.browser_session_id) });
@@ -136,13 +136,72 @@ async function sessionEvents(id) {
   return events;
 }
 
-async function openReplay(id) {
+/**
+ * The product signals the SDK marked in a recording: Custom events (type 5) whose tag is an
+ * event type starting with "$" ($rage-click, $dead-click, $page-leave, $web-vitals,
+ * $exception), each with its offset from the replay's first event (what the player's
+ * `goto` takes).
+ */
+function signalsOf(events) {
+  const start = Math.min(...events.map((e) => e.timestamp));
+  return events
+    .filter((e) => e.type === 5 && typeof e.data?.tag === "string" && e.data.tag.startsWith("$"))
+    .map((e) => ({ tag: e.data.tag, offset: Math.max(0, e.timestamp - start), payload: e.data.payload || {} }))
+    .sort((a, b) => a.offset - b.offset);
+}
+
+const fmtOffset = (ms) => Math.floor(ms / 60000) + ":" + String(Math.floor(ms / 1000) % 60).padStart(2, "0") +
+  "." + String(Math.floor(ms) % 1000).padStart(3, "0");
+
+/** What one signal was about, in a few words. */
+function signalDetail(s) {
+  const p = s.payload;
+  switch (s.tag) {
+    case "$rage-click": return (p.selector || "") + " × " + p.click_count;
+    case "$dead-click": return (p.selector || "") + ", nothing for " + p.wait_ms + " ms";
+    case "$page-leave": return (p.path || "") + ", " + p.duration_ms + " ms, scrolled " + p.max_scroll_percent + " %";
+    case "$exception": return (p.type || "") + ": " + (p.message || "") + (p.count > 1 ? " (× " + p.count + ")" : "");
+    default: return JSON.stringify(p);
+  }
+}
+
+/** Counts per kind and a "jump to" link per signal, for the session being played. */
+function showSignals(id, signals) {
+  const counts = new Map();
+  for (const s of signals) counts.set(s.tag, (counts.get(s.tag) || 0) + 1);
+  $("#signal-counts").textContent = signals.length
+    ? "Signals: " + [...counts].map(([tag, n]) => n + " × " + tag).join(" · ")
+    : "No signals in this replay.";
+  $("#signal-list").replaceChildren(...signals.map((s) => {
+    const link = el("a", { className: "jump", textContent: "▶ " + fmtOffset(s.offset), href: replayHref(id, s.offset) });
+    link.dataset.tag = s.tag;
+    link.dataset.offset = String(s.offset);
+    link.addEventListener("click", (e) => {
+      if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+      e.preventDefault();
+      history.replaceState({ session: id, t: s.offset }, "", link.href);
+      jumpTo(s.offset);
+    });
+    return el("li", {}, link, " ", el("code", { textContent: s.tag }), " ", el("span", { textContent: signalDetail(s) }));
+  }));
+  $("#signals").hidden = false;
+}
+
+/** Moves the player to `offset` ms from the replay's start, paused there. */
+function jumpTo(offset) {
+  if (!player) return;
+  player.goto(offset, false);
+  $("#player").scrollIntoView({ block: "nearest" });
+}
+
+async function openReplay(id, at) {
   selected = id;
   document.querySelectorAll("#sessions-table tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.session === id));
   $("#replay-title").textContent = id;
   const target = $("#player");
   player?.$destroy?.();
   player = null;
+  $("#signals").hidden = true;
   target.replaceChildren(el("span", { className: "note", textContent: "loading…" }));
   try {
     const events = await sessionEvents(id);
@@ -153,6 +212,9 @@ async function openReplay(id) {
     const width = Math.min(1024, target.clientWidth - 32);
     player = new Player({ target, props: { events, width, height: Math.round(width * 0.56), autoPlay: true, showController: true } });
     window.__replayEventCount = events.length;
+    window.__replayPlayer = player;
+    showSignals(id, signalsOf(events));
+    if (at !== undefined) jumpTo(at);
     $("#replay").scrollIntoView({ behavior: "smooth", block: "start" });
   } catch (e) {
     target.replaceChildren(el("span", { className: "error", textContent: "Cannot replay: " + e.message }));
@@ -165,5 +227,10 @@ $("#load-older").addEventListener("click", () => loadOlder().catch((e) => {
 refresh();
 setInterval(() => { if ($("#autorefresh").checked) refresh(); }, 3000);
 const wanted = () => new URLSearchParams(location.search).get("session");
-window.addEventListener("popstate", () => { if (wanted()) openReplay(wanted()); });
-if (wanted()) openReplay(wanted());
+/** `t` of the address: where to open the replay (ms from its start), from a signal's link. */
+const wantedAt = () => {
+  const t = Number(new URLSearchParams(location.search).get("t"));
+  return Number.isFinite(t) && t >= 0 && new URLSearchParams(location.search).has("t") ? t : undefined;
+};
+window.addEventListener("popstate", () => { if (wanted()) openReplay(wanted(), wantedAt()); });
+if (wanted()) openReplay(wanted(), wantedAt());

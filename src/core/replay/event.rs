@@ -216,6 +216,16 @@ mod tests {
     }
 
     #[test]
+    fn custom_events_carry_tag_and_payload() {
+        let json = envelope(CUSTOM, &custom_data("$dead-click", r#"{"wait_ms":2500}"#), 42);
+        let v = parse(&json);
+        assert_eq!(v["type"], 5);
+        assert_eq!(v["timestamp"], 42);
+        assert_eq!(v["data"]["tag"], "$dead-click");
+        assert_eq!(v["data"]["payload"]["wait_ms"], 2500);
+    }
+
+    #[test]
     fn envelopes_and_meta() {
         let meta = envelope(META, &meta_data("https://a.test/?q=\"x\"", 1280.0, 720.0), 1_700_000_000_000);
         assert_eq!(

@@ -178,6 +178,23 @@ impl Recorder {
         self.shared.state.try_borrow().ok().and_then(|state| state.stop_reason)
     }
 
+    /// Writes a Custom event `{tag, payload}` stamped `at_ms` (when what it marks
+    /// happened, which may be a little before now: a dead click is known 2.5 s later;
+    /// players order events by timestamp). Nothing while not recording.
+    pub fn custom(&self, tag: &str, payload_json: &str, at_ms: u64) {
+        self.shared.with_state(|shared, state| {
+            if state.recording && !state.stopped {
+                shared.flush_state(state);
+                let data = event::custom_data(tag, payload_json);
+                state.out.push(RecordedEvent {
+                    timestamp_ms: at_ms,
+                    event_type: event::CUSTOM,
+                    json: envelope(event::CUSTOM, &data, at_ms),
+                });
+            }
+        });
+    }
+
     /// The time of the last user interaction (ms since epoch), for idle rotation.
     pub fn last_activity_ms(&self) -> u64 {
         self.shared.state.borrow().last_activity_ms

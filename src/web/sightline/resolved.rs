@@ -36,6 +36,11 @@ impl Sightline {
         set("analytics.flushIntervalMs", num(a.flush_interval_ms as f64));
         set("analytics.maxEventsPerBatch", num(a.max_events_per_batch as f64));
         set("analytics.maxQueuedBytes", num(a.max_queued_bytes as f64));
+        set("analytics.rageClicks", JsValue::from_bool(a.signals.rage_clicks));
+        set("analytics.deadClicks", JsValue::from_bool(a.signals.dead_clicks));
+        set("analytics.pageLeave", JsValue::from_bool(a.signals.page_leave));
+        set("analytics.webVitals", JsValue::from_bool(a.signals.web_vitals));
+        set("analytics.captureExceptions", JsValue::from_bool(a.signals.capture_exceptions));
 
         let r = &config.replays;
         set("replays.enabled", JsValue::from_bool(r.enabled));
