@@ -70,7 +70,10 @@ async function setup(name, extra = {}, responses = [], fallback = undefined) {
     apiBaseUrl: `${SERVER}/s/${key}`,
     getAnalyticsSession: session,
     ...extra,
-    analytics: { autocapture: false, flushIntervalMs: 60000, ...(extra.analytics || {}) },
+    // The signals are tested end to end (tests/e2e/signals.test.mjs); here their
+    // $page-leave / $web-vitals at pagehide would change the counts the cases check.
+    analytics: { autocapture: false, flushIntervalMs: 60000, pageLeave: false, webVitals: false,
+      rageClicks: false, deadClicks: false, ...(extra.analytics || {}) },
     upload: { retryInitialDelayMs: 20, retryMaxDelayMs: 200, ...(extra.upload || {}) },
   };
   return { key, projectId, options };
