@@ -47,6 +47,7 @@ export interface AnalyticsOptions {
      * Default `4194304` (4 MiB).
      */
     maxQueuedBytes?: number;
+    /**
      * `$rage-click`: 3 or more clicks within 1 s, each within 30 px of the first, on the
      * same element (or its ancestors); one per burst, with `click_count`. Default `true`.
      */

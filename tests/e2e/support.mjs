@@ -54,9 +54,11 @@ export async function startCollector({ args = [], sdk = false } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "sightline-collector-"));
   const pkg = path.join(dir, "pkg");
   if (sdk) cpSync(sdkPackage(), pkg, { recursive: true });
+  // A `--pkg` in `args` replaces the default one (the CLI takes each flag once).
+  const pkgArgs = args.includes("--pkg") ? [] : ["--pkg", pkg];
   const proc = spawn(collectorBinary(), [
     "--port", "0", "--db", path.join(dir, "collector.db"), "--test-hooks",
-    "--vendor", path.join(repo, "tests/node_modules"), "--pkg", pkg, ...args,
+    "--vendor", path.join(repo, "tests/node_modules"), ...pkgArgs, ...args,
   ], { stdio: ["ignore", "pipe", "inherit"] });
   let url;
   try {
