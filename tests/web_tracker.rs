@@ -19,92 +19,98 @@ extern "C" {
     fn run_case(name: &str, make: &js_sys::Function) -> js_sys::Promise;
 }
 
-async fn case(name: &str) {
+/// Runs a case; a failure is an `Err` (failing the test), not a panic: the SDK's panic guard
+/// would take any panic in the module for its own and disable the SDK for the cases after it.
+async fn case(name: &str) -> Result<(), JsValue> {
     let make = Closure::<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>::new(|options: JsValue| {
         Sightline::new(options).map(JsValue::from)
     });
     let result = JsFuture::from(run_case(name, make.as_ref().unchecked_ref())).await;
     if let Err(error) = result {
-        let message = js_sys::Reflect::get(&error, &"stack".into())
-            .ok()
-            .and_then(|s| s.as_string())
-            .or_else(|| error.as_string())
-            .unwrap_or_else(|| format!("{error:?}"));
-        panic!("case {name} failed: {message}");
+        // Firefox's and WebKit's `stack` does not repeat the message (V8's does).
+        let text = |name: &str| js_sys::Reflect::get(&error, &name.into()).ok().and_then(|s| s.as_string());
+        let message = match (text("message"), text("stack")) {
+            (Some(message), Some(stack)) => format!("{message}\n{stack}"),
+            (message, stack) => {
+                message.or(stack).or_else(|| error.as_string()).unwrap_or_else(|| format!("{error:?}"))
+            }
+        };
+        return Err(JsValue::from_str(&format!("case {name} failed: {message}")));
     }
+    Ok(())
 }
 
 #[wasm_bindgen_test]
-async fn constructor_errors_name_the_field() {
-    case("constructorErrorsNameTheField").await;
+async fn constructor_errors_name_the_field() -> Result<(), JsValue> {
+    case("constructorErrorsNameTheField").await
 }
 
 #[wasm_bindgen_test]
-async fn track_rejects_bad_input_and_keeps_working() {
-    case("trackRejectsBadInputAndKeepsWorking").await;
+async fn track_rejects_bad_input_and_keeps_working() -> Result<(), JsValue> {
+    case("trackRejectsBadInputAndKeepsWorking").await
 }
 
 #[wasm_bindgen_test]
-async fn requests_carry_stack_auth_headers_and_gzip() {
-    case("requestsCarryStackAuthHeadersAndGzip").await;
+async fn requests_carry_stack_auth_headers_and_gzip() -> Result<(), JsValue> {
+    case("requestsCarryStackAuthHeadersAndGzip").await
 }
 
 #[wasm_bindgen_test]
-async fn events_captured_while_the_session_is_slow_or_failing_are_delivered() {
-    case("slowOrFailingSessionLosesNothing").await;
+async fn events_captured_while_the_session_is_slow_or_failing_are_delivered() -> Result<(), JsValue> {
+    case("slowOrFailingSessionLosesNothing").await
 }
 
 #[wasm_bindgen_test]
-async fn a_503_is_retried_with_the_same_batch_id() {
-    case("retriesKeepTheBatchId").await;
+async fn a_503_is_retried_with_the_same_batch_id() -> Result<(), JsValue> {
+    case("retriesKeepTheBatchId").await
 }
 
 #[wasm_bindgen_test]
-async fn history_patching_is_exactly_restored_on_stop() {
-    case("historyPatchingIsRestored").await;
+async fn history_patching_is_exactly_restored_on_stop() -> Result<(), JsValue> {
+    case("historyPatchingIsRestored").await
 }
 
 #[wasm_bindgen_test]
-async fn page_views_follow_spa_navigation() {
-    case("pageViewsFollowNavigation").await;
+async fn page_views_follow_spa_navigation() -> Result<(), JsValue> {
+    case("pageViewsFollowNavigation").await
 }
 
 #[wasm_bindgen_test]
-async fn clicks_are_autocaptured_with_a_selector() {
-    case("clicksAreAutocaptured").await;
+async fn clicks_are_autocaptured_with_a_selector() -> Result<(), JsValue> {
+    case("clicksAreAutocaptured").await
 }
 
 #[wasm_bindgen_test]
-async fn click_text_follows_the_privacy_rule() {
-    case("clickTextFollowsThePrivacyRule").await;
+async fn click_text_follows_the_privacy_rule() -> Result<(), JsValue> {
+    case("clickTextFollowsThePrivacyRule").await
 }
 
 #[wasm_bindgen_test]
-async fn stop_sends_keepalive_within_budget_and_persists_the_rest_for_the_next_page() {
-    case("unloadKeepsTheBudgetAndPersistsTheRest").await;
+async fn stop_sends_keepalive_within_budget_and_persists_the_rest_for_the_next_page() -> Result<(), JsValue> {
+    case("unloadKeepsTheBudgetAndPersistsTheRest").await
 }
 
 #[wasm_bindgen_test]
-async fn without_any_resolved_session_unload_persists_everything() {
-    case("unloadWithoutSessionPersistsEverything").await;
+async fn without_any_resolved_session_unload_persists_everything() -> Result<(), JsValue> {
+    case("unloadWithoutSessionPersistsEverything").await
 }
 
 #[wasm_bindgen_test]
-async fn clear_buffer_drops_and_counts() {
-    case("clearBufferDropsAndCounts").await;
+async fn clear_buffer_drops_and_counts() -> Result<(), JsValue> {
+    case("clearBufferDropsAndCounts").await
 }
 
 #[wasm_bindgen_test]
-async fn a_400_is_dropped_and_counted() {
-    case("badRequestIsDroppedAndCounted").await;
+async fn a_400_is_dropped_and_counted() -> Result<(), JsValue> {
+    case("badRequestIsDroppedAndCounted").await
 }
 
 #[wasm_bindgen_test]
-async fn the_access_gate_is_wired_into_the_class() {
-    case("accessGateThroughTheClass").await;
+async fn the_access_gate_is_wired_into_the_class() -> Result<(), JsValue> {
+    case("accessGateThroughTheClass").await
 }
 
 #[wasm_bindgen_test]
-async fn the_replay_browser_session_rotates_when_idle() {
-    case("replayBrowserSessionRotatesWhenIdle").await;
+async fn the_replay_browser_session_rotates_when_idle() -> Result<(), JsValue> {
+    case("replayBrowserSessionRotatesWhenIdle").await
 }
