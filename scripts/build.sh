@@ -10,4 +10,9 @@ rm -rf pkg
 wasm-pack build --target web --release --out-dir pkg --out-name sightline --no-pack "$@" >&2
 # The glue ships as written by wasm-bindgen, comments and all: minify it for pages that load
 # it with a plain <script type="module"> (bundlers minify it again anyway; -2.5 KB gzip).
-esbuild pkg/sightline.js --minify --format=esm --log-level=warning --outfile=pkg/sightline.js --allow-overwrite
+# scripts/glue/init.js wraps init() so that a page whose CSP forbids WebAssembly is told to
+# add 'wasm-unsafe-eval'; esbuild bundles it with the glue into one pkg/sightline.js.
+mv pkg/sightline.js pkg/sightline.raw.js
+cp scripts/glue/init.js pkg/sightline.entry.js
+esbuild pkg/sightline.entry.js --bundle --external:./snippets/* --minify --format=esm --log-level=warning --outfile=pkg/sightline.js
+rm pkg/sightline.raw.js pkg/sightline.entry.js

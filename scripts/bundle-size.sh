@@ -12,3 +12,14 @@ rrweb=tests/node_modules/@rrweb/record/dist/record.umd.min.cjs
 if [ -f "$rrweb" ]; then
   printf 'peer: @rrweb/record 2.1.6 record.umd.min.cjs %d B raw, %d B gzip\n' "$(wc -c <"$rrweb")" "$(gzip -9c "$rrweb" | wc -c)"
 fi
+
+# The budget: the total may not grow past the number in scripts/bundle-budget.txt (gzip
+# bytes). Lower it whenever a change cuts the bundle; raise it only with a line in
+# BENCHMARKS.md saying what the bytes buy.
+budget=$(tr -dc '0-9' < scripts/bundle-budget.txt)
+total=$((wasm + js))
+if [ "$total" -gt "$budget" ]; then
+  printf 'bundle: %d B gzip is over the budget of %d B (scripts/bundle-budget.txt)\n' "$total" "$budget" >&2
+  exit 1
+fi
+printf 'bundle: within the budget of %d B (%d B to spare)\n' "$budget" "$((budget - total))"

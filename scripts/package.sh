@@ -29,9 +29,13 @@ for target in web bundler; do
   # wasm-pack writes a `*` .gitignore into its output; npm pack would honour it.
   rm -f "$stage/$target/.gitignore"
 done
-# The web build is what a plain <script type="module"> loads: ship its glue minified.
-esbuild "$stage/web/sightline.js" --minify --format=esm --log-level=warning \
-  --outfile="$stage/web/sightline.js" --allow-overwrite
+# The web build is what a plain <script type="module"> loads: ship its glue minified, with
+# init() wrapped by scripts/glue/init.js (a CSP without 'wasm-unsafe-eval' is named as such).
+mv "$stage/web/sightline.js" "$stage/web/sightline.raw.js"
+cp scripts/glue/init.js "$stage/web/sightline.entry.js"
+esbuild "$stage/web/sightline.entry.js" --bundle --external:./snippets/* --minify --format=esm --log-level=warning \
+  --outfile="$stage/web/sightline.js"
+rm "$stage/web/sightline.raw.js" "$stage/web/sightline.entry.js"
 
 cp -R pkg-template/. "$stage/"
 cp CHANGELOG.md "$stage/CHANGELOG.md"

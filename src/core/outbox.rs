@@ -31,6 +31,12 @@ use crate::core::batch::{BatchContent, ReplaySession, Stream};
 use crate::core::ids::uuid_v4;
 use crate::core::json::{push_u64, u64_string};
 
+/// An rrweb Meta event (`{"type":4,…}`, as the recorder writes it): a full snapshot
+/// follows it.
+fn is_meta_event(event_json: &str) -> bool {
+    event_json.starts_with("{\"type\":4,")
+}
+
 /// What the shell learned from one attempt to send a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -103,6 +109,8 @@ struct QueuedBatch {
     maybe_delivered: bool,
     /// Bytes of the events (what the byte cap counts).
     bytes: usize,
+    /// Holds a replay Meta event: a full snapshot starts here.
+    starts_snapshot: bool,
     /// Answered 401 with the session of this fingerprint: waits for another session.
     unauthorized_for: Option<u64>,
     /// The body sent by the first attempt; every later attempt sends it unchanged.
@@ -114,7 +122,9 @@ struct QueuedBatch {
 impl QueuedBatch {
     fn new(content: BatchContent) -> Self {
         let bytes = content.events.iter().map(String::len).sum();
+        let starts_snapshot = content.events.iter().any(|e| is_meta_event(e));
         QueuedBatch {
+            starts_snapshot,
             content,
             failed_attempts: 0,
             next_attempt_at_ms: 0,
@@ -294,8 +304,16 @@ impl Outbox {
         let i = index(stream);
         let mut dropped_any = false;
         while self.queued_bytes[i] > self.max_queued_bytes[i] {
-            let oldest =
-                self.queue.iter().position(|b| b.content.stream == stream && b.delivery == Delivery::Waiting);
+            // A recording is only playable from its newest full snapshot: replay batches
+            // before it go first, and that snapshot is never dropped (a page whose
+            // snapshot alone is over the cap keeps it until it is sent).
+            let keep_from = match stream {
+                Stream::Analytics => self.queue.len(),
+                Stream::Replay => self.newest_snapshot_batch().unwrap_or(self.queue.len()),
+            };
+            let oldest = self.queue[..keep_from]
+                .iter()
+                .position(|b| b.content.stream == stream && b.delivery == Delivery::Waiting);
             match oldest {
                 Some(at) => {
                     let batch = self.queue.remove(at);
@@ -303,7 +321,7 @@ impl Outbox {
                     self.count_dropped(stream, batch.content.events.len());
                     dropped_any = true;
                 }
-                None if !self.buffer(stream).events.is_empty() => {
+                None if keep_from == self.queue.len() && !self.buffer(stream).events.is_empty() => {
                     self.seal(stream);
                 }
                 None => break,
@@ -312,6 +330,15 @@ impl Outbox {
         if dropped_any && !std::mem::replace(&mut self.warned_full[i], true) {
             self.warnings.push(Warning::QueueFull { stream });
         }
+    }
+
+    /// The queue position of the newest replay batch that starts a full snapshot (holds
+    /// a Meta event); `None` when none is queued (or the newest is still buffered).
+    fn newest_snapshot_batch(&self) -> Option<usize> {
+        if self.replay.events.iter().any(|e| is_meta_event(e)) {
+            return None;
+        }
+        self.queue.iter().rposition(|b| b.content.stream == Stream::Replay && b.starts_snapshot)
     }
 
     pub fn segment_id(&self) -> &str {
@@ -581,9 +608,12 @@ impl Outbox {
             };
         }
         let second = events.split_off(events.len() / 2);
-        for half in [events, second] {
+        // The halves take the batch's place in the queue: a recording's events must
+        // reach the server in order (a FullSnapshot before the events that refer to it).
+        for (offset, half) in [events, second].into_iter().enumerate() {
             let batch_id = self.new_id();
-            self.enqueue(BatchContent { batch_id, events: half, ..template.clone_without_events() });
+            let content = BatchContent { batch_id, events: half, ..template.clone_without_events() };
+            self.queue.insert(index + offset, QueuedBatch::new(content));
         }
         Verdict::Split
     }

@@ -208,6 +208,25 @@ fn status_413_splits_in_halves_and_drops_a_single_oversized_event() {
     assert_eq!(single.stats().dropped_events, 1);
 }
 
+#[test]
+fn the_halves_of_a_split_batch_keep_its_place_so_a_recording_arrives_in_order() {
+    let mut outbox = new_outbox(50);
+    for batch in 0..3 {
+        for i in 0..4 {
+            outbox.capture(Stream::Replay, event(batch * 4 + i));
+        }
+        outbox.seal_stream(Stream::Replay);
+    }
+    let mut server = FakeServer { script: vec![status(413)], ..Default::default() };
+    // One replay batch at a time, as the shell sends them.
+    while let Some(send) = outbox.take_next_due(0) {
+        let outcome = server.answer(&send.body);
+        let _ = outbox.complete(&send.batch_id, outcome, 0);
+    }
+    let delivered: Vec<u64> = server.requests.iter().skip(1).flat_map(|(_, events)| events.clone()).collect();
+    assert_eq!(delivered, (0..12).collect::<Vec<u64>>(), "in capture order after the split");
+}
+
 fn outbox_with_one_event() -> Outbox {
     let mut outbox = new_outbox(1);
     outbox.capture(Stream::Analytics, event(0));
@@ -501,6 +520,31 @@ fn a_batch_is_serialized_once_every_attempt_sends_the_same_bytes() {
     outbox.complete(&second.batch_id, Outcome::NetworkError, 90_000);
     let keepalive = outbox.plan_keepalive(100_000, 65_536);
     assert_eq!(keepalive[0].body, first.body);
+}
+
+#[test]
+fn the_replay_cap_drops_whole_recordings_before_the_newest_snapshot_and_never_that_snapshot() {
+    let mut outbox = new_outbox(10);
+    outbox.set_max_queued_bytes(Stream::Replay, 50_000);
+    let meta =
+        |i: usize| format!(r#"{{"type":4,"data":{{"href":"x","width":1,"height":1}},"timestamp":{i}}}"#);
+    // An old recording: a snapshot and its events.
+    outbox.capture(Stream::Replay, meta(0));
+    for i in 1..100 {
+        outbox.capture(Stream::Replay, replay_event(i, 100));
+    }
+    outbox.seal_stream(Stream::Replay);
+    // A new snapshot larger than the cap on its own (a page of 100k elements), in chunks.
+    outbox.capture(Stream::Replay, meta(1_000));
+    for i in 1_001..1_100 {
+        outbox.capture(Stream::Replay, replay_event(i, 900));
+        outbox.seal_stream(Stream::Replay);
+    }
+    let stats = outbox.stats();
+    assert_eq!(stats.dropped_replay_events, 100, "the old recording went first, whole");
+    outbox.make_everything_due();
+    let first = outbox.take_next_due(0).expect("the new snapshot is kept");
+    assert!(first.body.contains(r#""timestamp":1000"#), "it starts with the newest Meta");
 }
 
 #[test]

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import zlib from "node:zlib";
-import { artifacts, launchChromium, startCollector } from "./support.mjs";
+import { artifacts, launchChromium, repo as repoRoot, startCollector } from "./support.mjs";
 
 const HEADERS = {
   "content-type": "application/json",
@@ -186,7 +186,8 @@ describe("collector (built binary)", () => {
     test("cross-origin keepalive fetches with the x-stack headers work; a drop fault is a network error", async () => {
       const page = await browser.newPage();
       // The page's origin is localhost; the collector is addressed as 127.0.0.1: cross-origin.
-      await page.goto(`http://localhost:${c.port}/`);
+      // (Not the demo page: its CSP, connect-src 'self', rightly blocks such requests.)
+      await page.goto(`http://localhost:${c.port}/static/demo-e2e.html?fixture=${encodeURIComponent('{"sdk":false}')}`);
       const target = `http://127.0.0.1:${c.port}`;
       const result = await page.evaluate(async ({ target, headers, body }) => {
         const send = (b, h = headers) => fetch(target + "/api/v1/analytics/events/batch",
@@ -264,6 +265,183 @@ describe("collector (built binary)", () => {
       assert.ok(stddev > 10, `luminance stddev ${stddev.toFixed(1)}`);
       await page.close();
     });
+  });
+});
+
+describe("collector: safe by default (Chromium)", () => {
+  let c;
+  let browser;
+  before(async () => {
+    c = await startCollector();
+    // rebind.test resolves to this machine, as after a DNS rebinding attack.
+    browser = await launchChromium({ args: ["--host-resolver-rules=MAP rebind.test 127.0.0.1"] });
+    const res = await fetch(c.url + "/api/v1/analytics/events/batch", { method: "POST", headers: HEADERS,
+      body: JSON.stringify(analyticsBatch([pageView(Date.now(), "/private-page")])) });
+    assert.equal(res.status, 200);
+  });
+  after(async () => { await browser?.close(); await c?.stop(); });
+
+  test("a page on another origin cannot read the dashboard's API", async () => {
+    const page = await browser.newPage();
+    // localhost:PORT is a name the collector answers to, but another origin than 127.0.0.1:PORT.
+    await page.goto(`http://localhost:${c.port}/static/demo.css`);
+    const target = `http://127.0.0.1:${c.port}`;
+    const result = await page.evaluate(async (target) => {
+      const out = {};
+      for (const path of ["/api/dashboard/events", "/api/dashboard/sessions", "/api/dashboard/summary", "/dashboard"]) {
+        try {
+          const res = await fetch(target + path);
+          out[path] = "read " + res.status + " " + (await res.text()).slice(0, 80);
+        } catch (e) {
+          out[path] = e.name;
+        }
+        // no-cors: the answer is opaque, nothing can be read from it.
+        const opaque = await fetch(target + path, { mode: "no-cors" }).catch(() => null);
+        out[path + " no-cors"] = opaque ? opaque.type + ":" + (await opaque.text()).length : "failed";
+      }
+      return out;
+    }, target);
+    for (const path of ["/api/dashboard/events", "/api/dashboard/sessions", "/api/dashboard/summary", "/dashboard"]) {
+      assert.equal(result[path], "TypeError", `${path}: ${result[path]}`);
+      assert.ok(["opaque:0", "failed"].includes(result[path + " no-cors"]), `${path}: ${result[path + " no-cors"]}`);
+    }
+    // The same page may still send batches (ingestion is cross-origin by design).
+    const sent = await page.evaluate(async ({ target, headers, body }) =>
+      (await fetch(target + "/api/v1/analytics/events/batch", { method: "POST", headers, body })).status,
+    { target, headers: HEADERS, body: JSON.stringify(analyticsBatch([pageView(Date.now(), "/x")])) });
+    assert.equal(sent, 200);
+    await page.close();
+  });
+
+  test("a rebound name (foreign Host) gets 421 on every route, even same-origin", async () => {
+    const page = await browser.newPage();
+    const nav = await page.goto(`http://rebind.test:${c.port}/dashboard`);
+    assert.equal(nav.status(), 421);
+    const result = await page.evaluate(async () => {
+      const out = {};
+      for (const path of ["/api/dashboard/events", "/api/dashboard/sessions/x/events", "/", "/__stats"]) {
+        const res = await fetch(path); // same-origin for the attacker's page
+        out[path] = [res.status, (await res.text()).includes("private-page")];
+      }
+      return out;
+    });
+    for (const [path, [status, leaked]] of Object.entries(result)) {
+      assert.equal(status, 421, path);
+      assert.equal(leaked, false, path);
+    }
+    await page.close();
+  });
+});
+
+describe("demo: a fresh visitor (Chromium)", () => {
+  let c;
+  let browser;
+  before(async () => {
+    // Without --allow-anonymous: the visitor's events count only because the demo page signs
+    // them in as an anonymous user.
+    c = await startCollector({ sdk: true });
+    browser = await launchChromium();
+  });
+  after(async () => { await browser?.close(); await c?.stop(); });
+
+  const watchCsp = (page) => page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
+  });
+
+  test("init() on a page whose CSP forbids WebAssembly rejects naming 'wasm-unsafe-eval'", async () => {
+    const page = await browser.newPage();
+    const script = `import init, { Sightline } from "/pkg/sightline.js";
+      init().then(() => { window.__init = "started"; }, (e) => { window.__init = e.name + ": " + e.message; });`;
+    const serve = (csp) => async (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname.endsWith(".js")) return route.fulfill({ contentType: "text/javascript", body: script });
+      return route.fulfill({ contentType: "text/html", headers: { "content-security-policy": csp },
+        body: '<!doctype html><meta charset="utf-8"><script type="module" src="' + url.pathname + '.js"></script>' });
+    };
+    const outcome = async (name, csp) => {
+      await page.route(`${c.url}/${name}*`, serve(csp));
+      await page.goto(`${c.url}/${name}`);
+      return (await page.waitForFunction(() => window.__init, null, { timeout: 15000 })).jsonValue();
+    };
+    const refused = await outcome("csp-strict", "default-src 'self'; script-src 'self'");
+    assert.match(refused, /^SightlineCspError: /, refused);
+    assert.match(refused, /'wasm-unsafe-eval'/);
+    assert.match(refused, /script-src 'self' 'wasm-unsafe-eval'/);
+    // The policy the README recommends lets it start.
+    assert.equal(await outcome("csp-wasm", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"), "started");
+    await page.close();
+  });
+
+  test("clicks without signing in show up in the dashboard with a playable replay; no CSP violation", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Before anything is recorded, the dashboard says what to do.
+    const empty = await context.newPage();
+    await empty.goto(c.url + "/dashboard");
+    await empty.waitForFunction(() => window.__dashboardRefreshed >= 1);
+    assert.equal(await empty.locator("#welcome").isVisible(), true);
+    assert.match(await empty.locator("#welcome").textContent(), /Open the demo page[\s\S]*Click around[\s\S]*Play/);
+    await empty.close();
+    const demo = await context.newPage();
+    await watchCsp(demo);
+    const errors = [];
+    demo.on("pageerror", (e) => errors.push(e.message));
+    const demoNav = await demo.goto(c.url + "/");
+    assert.match(demoNav.headers()["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval'/);
+    await demo.waitForFunction(() => window.__demoReady === true && window.sightline, null, { timeout: 20000 });
+    const who = await demo.locator("#user").textContent();
+    assert.match(who, /anonymous user \(anon-[0-9a-f]{8}\)/);
+    const anon = who.match(/anon-[0-9a-f]{8}/)[0];
+    await demo.click("#cta-primary");
+    await demo.click("nav a[data-view=pricing]");
+    await demo.click(".choose-plan[data-plan=pro]");
+    await demo.click("nav a[data-view=home]");
+
+    const started = Date.now();
+    const dash = await context.newPage();
+    await watchCsp(dash);
+    dash.on("pageerror", (e) => errors.push("dashboard: " + e.message));
+    const dashNav = await dash.goto(c.url + "/dashboard");
+    assert.match(dashNav.headers()["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval'/);
+    // Events of the anonymous user, then a session with a Play link, within seconds.
+    await dash.waitForFunction((anon) => [...document.querySelectorAll("#events-table td.user")]
+      .some((td) => td.textContent.startsWith(anon)), anon, { timeout: 20000 });
+    const types = await dash.locator("#events-table td.type").allTextContents();
+    for (const t of ["$page-view", "$click", "plan-selected"]) assert.ok(types.includes(t), `${t} in ${types}`);
+    const play = dash.locator("#sessions-table tr.session-row a.play").first();
+    await play.waitFor({ timeout: 20000 });
+    assert.match(await dash.locator("#sessions-table tr.session-row td.user").first().textContent(), new RegExp(anon));
+    const seconds = (Date.now() - started) / 1000;
+    assert.ok(seconds < 20, `took ${seconds} s`);
+    assert.match(await play.getAttribute("href"), /^\/dashboard\?session=[0-9a-f-]{36}$/);
+    await play.click();
+    await dash.waitForSelector("#player .rr-player", { timeout: 15000 });
+    // The replayer rebuilt the demo page inside its iframe.
+    const brand = dash.frameLocator("#player iframe").locator(".brand");
+    assert.match(await brand.textContent({ timeout: 10000 }), /sightline demo/);
+    assert.ok(await dash.evaluate(() => window.__replayEventCount) >= 2);
+    await dash.waitForTimeout(1500); // a moment of playback for the screenshot
+    await dash.evaluate(() => window.scrollTo(0, 0));
+    const png = await dash.screenshot({ fullPage: true });
+    mkdirSync(artifacts, { recursive: true });
+    writeFileSync(path.join(artifacts, "dashboard-first-visit.png"), png);
+    if (process.env.SIGHTLINE_UPDATE_DOCS) writeFileSync(path.join(repoRoot, "docs", "dashboard.png"), png);
+
+    // Signing in as alice switches users (flush, clearBuffer, checkAccess): her events carry her name.
+    await demo.bringToFront();
+    await demo.click("#sign-in-alice");
+    await demo.waitForFunction(() => document.querySelector("#gate-state").textContent === "granted", null, { timeout: 10000 });
+    await demo.click("#track");
+    await demo.evaluate(() => window.sightline.flush());
+    const events = await c.events();
+    const tracked = events.filter((e) => e.event_type === "demo-button");
+    assert.ok(tracked.length >= 1 && tracked.every((e) => e.user_id === "alice"), JSON.stringify(tracked));
+    assert.ok(events.some((e) => e.user_id === anon && e.event_type === "plan-selected"));
+
+    assert.deepEqual(await demo.evaluate(() => window.__csp), []);
+    assert.deepEqual(await dash.evaluate(() => window.__csp), []);
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 });
 

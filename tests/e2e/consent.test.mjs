@@ -294,3 +294,28 @@ test("replays.minimumDurationMs holds a short session back; maxSessionDurationMs
     assert.equal(replayRequests(sent).length, count, "nothing recorded after the stop");
   });
 });
+
+test("the demo page's consent banner shows and changes consentState and replayState", async () => {
+  const collector = await startCollector({ sdk: true, args: ["--allow-anonymous"] });
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(collector.url + "/");
+    await page.waitForFunction(() => document.getElementById("consent-state").textContent === "granted");
+    assert.equal(await page.textContent("#replay-state"), "recording");
+    await page.click("#consent-reject");
+    assert.equal(await page.textContent("#consent-state"), "denied");
+    assert.equal(await page.textContent("#replay-state"), "off");
+    await page.reload();
+    await page.waitForFunction(() => document.getElementById("consent-state").textContent === "denied");
+    await page.click("#consent-accept");
+    assert.equal(await page.textContent("#consent-state"), "granted");
+    assert.equal(await page.textContent("#replay-state"), "recording");
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await collector.stop();
+  }
+});

@@ -56,6 +56,16 @@ window.__recorderReady = true;`;
 const RECORD_TAG = '<script type="module" src="/record.js"></script>';
 
 
+/** A page of `elements` elements (sections of 10), with the recorder in <head>. */
+function bigPage(elements) {
+  const parts = ['<!doctype html><html><head><meta charset="utf-8"><title>big</title>', RECORD_TAG, "</head><body>"];
+  for (let i = 0; i < elements / 10; i++) {
+    parts.push(`<section id="s${i}"><h3>Part ${i}</h3><p>Some <b>bold</b> and <i>italic</i> words, `,
+      `<a href="#s${i}">a link</a>.</p><ul><li>one</li><li>two <em>${i}</em></li></ul></section>`);
+  }
+  return parts.join("") + "</body></html>";
+}
+
 let server;
 let origin;
 let browser;
@@ -73,6 +83,7 @@ async function serve(req, res) {
   else if (path.startsWith("/fixtures/replay/")) file = join(fixturesDir, normalize(path.slice(17)));
   else if (path.startsWith("/node_modules/")) file = join(testsDir, "node_modules", normalize(path.slice(14)));
   else if (path.startsWith("/rustdoc/") && RUST_DOCS) file = join(RUST_DOCS, normalize(path.slice(9)));
+  else if (path === "/generated/big.html") body = bigPage(100000);
   try {
     if (file) body = await readFile(file);
   } catch {
@@ -216,6 +227,16 @@ test("a large real-world page (std::vec::Vec from the toolchain's docs) replays 
     assert.ok(gzipped > 0, "replay bodies are gzipped");
     await assertReplayMatches("std::vec::Vec", events, live);
   });
+
+test("a 100,000-element page records and plays: its snapshot is cut into events that can be sent", async () => {
+  const { events, live, gzipped } = await recordPage(`${origin}/generated/big.html`, { settleMs: 500 });
+  assert.ok(live.tags.length >= 100000, `a page of ${live.tags.length} elements`);
+  assert.ok(gzipped > 0, "replay bodies are gzipped");
+  const largest = Math.max(...events.map((e) => JSON.stringify(e).length));
+  assert.ok(largest <= 1_000_000, `no event over 1 MB of JSON (largest ${largest})`);
+  assert.ok(events.filter((e) => e.type === 3 && e.data.source === 0).length > 5, "the body came as Mutation adds");
+  await assertReplayMatches("100k elements", events, live);
+});
 
 test("the demo page (served by the collector): a typed password is in nothing sent, nor stored", async () => {
   const collector = await startCollector({ sdk: true, args: ["--allow-anonymous"] });

@@ -104,10 +104,10 @@ export async function startCollector({ args = [], sdk = false } = {}) {
   };
 }
 
-/** Debian's Chromium through playwright-core (never a downloaded browser). */
-export async function launchChromium() {
+/** Debian's Chromium through playwright-core (never a downloaded browser); `args` are added. */
+export async function launchChromium({ args = [] } = {}) {
   const { chromium } = await import("playwright-core");
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: [...CHROMIUM_ARGS, ...args] });
 }
 
 /**

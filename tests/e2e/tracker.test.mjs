@@ -115,7 +115,7 @@ describe("tracker end to end (SDK in Chromium → collector → SQLite)", () => 
     await page.waitForFunction(() => window.__demoReady, null, { timeout: 10000 });
     assert.equal(await page.locator("#sdk-error").isHidden(), true, "the SDK started");
 
-    // Signed out at first: events are captured and wait for a session (401 without a token).
+    // An anonymous user at first (the demo signs every visitor in as one), then alice.
     await page.click("#cta-primary");
     await page.click("nav >> text=Pricing");
     assert.equal(await page.title(), "Pricing · sightline demo");
@@ -126,7 +126,8 @@ describe("tracker end to end (SDK in Chromium → collector → SQLite)", () => 
     await page.click("#save-settings");
     await page.click("nav >> text=Home");
     await page.click("#sign-in-alice");
-    assert.equal(await page.textContent("#user"), "alice");
+    // The switch waits for the anonymous user's events to be flushed first.
+    await page.waitForFunction(() => document.querySelector("#user").textContent === "alice", null, { timeout: 10000 });
     await page.click("#track");
     await page.goBack(); // popstate → a "pop" page view (Settings)
     await page.waitForFunction(() => document.title.startsWith("Settings"));
@@ -159,8 +160,13 @@ describe("tracker end to end (SDK in Chromium → collector → SQLite)", () => 
     assert.deepEqual(byType(events, "plan-selected")[0].data, { plan: "pro" });
     assert.equal(byType(events, "demo-button")[0].data.source, "demo-page");
     assert.deepEqual(byType(events, "settings-saved")[0].data, { display_name_length: 3, notifications: true });
-    // Captured while signed out, sent once signed in: nothing was dropped for lack of a session.
-    assert.ok(events.every((e) => e.user_id === "alice"), "every event went out with alice's session");
+    // Before signing in, the visitor's events went out with their anonymous user's session
+    // (flushed before the switch); after it, with alice's. Nothing was dropped in between.
+    const anon = byType(events, "plan-selected")[0].user_id;
+    assert.match(anon, /^anon-[0-9a-f]{8}$/);
+    assert.equal(byType(events, "settings-saved")[0].user_id, anon);
+    assert.equal(byType(events, "demo-button")[0].user_id, "alice");
+    assert.ok(events.every((e) => e.user_id === "alice" || e.user_id === anon), "each event with its own user's session");
     assert.ok(!JSON.stringify(events).includes("Hunter2-Secret!"), "the password is in no analytics event");
     const stats = await page.evaluate(() => window.sightline.stats());
     assert.equal(stats.droppedEvents, 0);

@@ -7,7 +7,10 @@
 pub mod body;
 pub mod cli;
 pub mod faults;
+pub mod limits;
+pub mod retention;
 pub mod routes;
+pub mod security;
 pub mod server;
 pub mod static_files;
 pub mod storage;

@@ -1,26 +1,29 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use sightline_collector::cli::{self, Command};
+use sightline_collector::cli;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let config = match cli::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(config)) => config,
-        Ok(Command::Help) => {
-            print!("{}", cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
+    let mut config = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(config) => config,
         Err(e) => {
-            eprintln!("sightline-collector: {e}");
-            return ExitCode::from(2);
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
         }
     };
+    // Bound beyond loopback, the dashboard is never open: a token is made up if none given.
+    if config.dashboard_token.is_none() && !config.is_loopback() {
+        config.dashboard_token = Some(sightline_collector::security::new_token());
+    }
     let addr = (config.host.clone(), config.port);
     let db = config.db.clone();
     let test_hooks = config.test_hooks;
-    let app = match sightline_collector::app(config) {
-        Ok(app) => app,
+    let token = config.dashboard_token.clone();
+    let retain_days = config.retain_days;
+    let (app, state) = match sightline_collector::build(config) {
+        Ok(built) => built,
         Err(e) => {
             eprintln!("sightline-collector: cannot open the database {}: {e}", db.display());
             return ExitCode::FAILURE;
@@ -40,14 +43,34 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("sightline demo: http://{local}/  dashboard: http://{local}/dashboard");
-    if test_hooks {
-        println!("test hooks on: POST/DELETE http://{local}/__faults, GET http://{local}/__stats");
+    // The URL's host must be one the Host check accepts: an unspecified address (0.0.0.0)
+    // is shown as this machine's loopback.
+    let shown =
+        if local.ip().is_unspecified() { format!("127.0.0.1:{}", local.port()) } else { local.to_string() };
+    let dashboard = match &token {
+        Some(t) => format!("http://{shown}/dashboard?token={t}"),
+        None => format!("http://{shown}/dashboard"),
+    };
+    println!("sightline demo: http://{shown}/  dashboard: {dashboard}");
+    if token.is_some() {
+        println!("the dashboard needs its token: open the link above once (it sets a cookie), or send `Authorization: Bearer <token>`");
     }
-    println!("database: {}", db.display());
+    if local.ip().is_unspecified() {
+        println!(
+            "listening on every interface: pass --allowed-host <name> for each name browsers use to reach it"
+        );
+    }
+    if test_hooks {
+        println!("test hooks on: POST/DELETE http://{shown}/__faults, GET http://{shown}/__stats");
+    }
+    let retention =
+        if retain_days == 0 { "kept forever".to_string() } else { format!("kept {retain_days} days") };
+    println!("database: {} (data {retention})", db.display());
     let _ = std::io::stdout().flush();
+    let cleanup = tokio::spawn(sightline_collector::retention::run(state.clone()));
     // Test hooks answer each request on its own connection (see `server::serve`).
     sightline_collector::server::serve(listener, app, shutdown_signal(), !test_hooks).await;
+    cleanup.abort();
     println!("sightline-collector: stopped");
     ExitCode::SUCCESS
 }

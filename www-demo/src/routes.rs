@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,9 @@ use serde_json::{json, Value};
 use crate::body::{self, BodyError};
 use crate::cli::Config;
 use crate::faults::{Fault, Faults, Stats};
-use crate::storage::{Sender, Store};
+use crate::limits::Limits;
+use crate::security;
+use crate::storage::{Page, Sender, Store};
 use crate::validation::{self, SchemaError};
 
 pub const ANALYTICS_PATH: &str = "/api/v1/analytics/events/batch";
@@ -25,24 +27,6 @@ pub const REPLAY_PATH: &str = "/api/v1/session-replays/batch";
 pub const CHECK_ACCESS_PATH: &str = "/api/code/invites/check-access/";
 
 const DASHBOARD_HTML: &str = include_str!("../static/dashboard.html");
-
-/// Headers a cross-origin page may send (every header the SDK and Stack Auth's clients use).
-const ALLOWED_HEADERS: &[&str] = &[
-    "content-type",
-    "authorization",
-    "x-stack-project-id",
-    "x-stack-access-type",
-    "x-stack-allow-anonymous-user",
-    "x-stack-publishable-client-key",
-    "x-stack-secret-server-key",
-    "x-stack-super-secret-admin-key",
-    "x-stack-access-token",
-    "x-stack-refresh-token",
-    "x-stack-branch-id",
-    "x-stack-client-version",
-    "x-stack-random-nonce",
-    "x-stack-override-error-status",
-];
 
 /// Marks a response that must not be sent: the server closes the connection instead (see
 /// `server::serve`), so the browser's fetch rejects with a network error.
@@ -55,11 +39,13 @@ pub struct AppState {
     pub store: Store,
     pub stats: Arc<Stats>,
     pub faults: Arc<Faults>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store) -> AppState {
-        AppState { config: Arc::new(config), store, stats: Arc::default(), faults: Arc::default() }
+        let limits = Arc::new(Limits::new(config.max_concurrency));
+        AppState { config: Arc::new(config), store, stats: Arc::default(), faults: Arc::default(), limits }
     }
 }
 
@@ -88,6 +74,7 @@ impl From<BodyError> for ApiError {
         match e {
             BodyError::TooLarge(m) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", m),
             BodyError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "BODY_PARSING_ERROR", m),
+            BodyError::TooSlow(m) => ApiError::new(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", m),
         }
     }
 }
@@ -109,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route(REPLAY_PATH, post(replay_batch))
         .route(CHECK_ACCESS_PATH, get(check_access))
         .route("/api/code/invites/check-access", get(check_access))
+        .route("/api/dashboard/summary", get(dashboard_summary))
         .route("/api/dashboard/events", get(dashboard_events))
         .route("/api/dashboard/sessions", get(dashboard_sessions))
         .route("/api/dashboard/sessions/{browser_session_id}/events", get(dashboard_session_events))
@@ -125,8 +113,13 @@ pub fn router(state: AppState) -> Router {
             .route("/__stats", get(stats))
             .layer(middleware::from_fn_with_state(state.clone(), inject_faults));
     }
+    // Outermost last: count, Host check, common headers, CORS, dashboard guard, limits.
     app.fallback(not_found)
-        .layer(middleware::from_fn(cors))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::limits::limit))
+        .layer(middleware::from_fn_with_state(state.clone(), security::guard_dashboard))
+        .layer(middleware::from_fn(security::cors))
+        .layer(middleware::from_fn(security::common_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), security::check_host))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }
@@ -141,45 +134,6 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
     };
     state.stats.count_request(route);
     next.run(req).await
-}
-
-/// CORS for pages on any origin: the Origin is echoed, preflights are answered here.
-async fn cors(req: Request, next: Next) -> Response {
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let is_preflight =
-        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut res = if is_preflight {
-        let mut allowed: Vec<String> = ALLOWED_HEADERS.iter().map(|s| s.to_string()).collect();
-        // Any other x-stack-* header asked for is allowed too.
-        if let Some(asked) =
-            req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).and_then(|v| v.to_str().ok())
-        {
-            for h in asked.split(',').map(|h| h.trim().to_ascii_lowercase()) {
-                if h.starts_with("x-stack-") && !allowed.contains(&h) {
-                    allowed.push(h);
-                }
-            }
-        }
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        let h = res.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
-        );
-        if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
-        }
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-        h.append(header::VARY, HeaderValue::from_static("access-control-request-headers"));
-        res
-    } else {
-        next.run(req).await
-    };
-    let h = res.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.unwrap_or(HeaderValue::from_static("*")));
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("retry-after"));
-    h.append(header::VARY, HeaderValue::from_static("origin"));
-    res
 }
 
 async fn inject_faults(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -210,7 +164,11 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// `demo-<user>` → `<user>`.
+/// Demo users whose id starts with this are anonymous (Stack Auth's anonymous users: a real
+/// user id for a visitor who has not signed in).
+pub const ANONYMOUS_PREFIX: &str = "anon-";
+
+/// `demo-<user>` → `<user>`; `demo-anon-<id>` is the anonymous user `anon-<id>`.
 fn demo_user(token: &str) -> Option<&str> {
     let user = token.strip_prefix("demo-")?;
     let ok = !user.is_empty()
@@ -238,6 +196,17 @@ fn sender(headers: &HeaderMap, config: &Config) -> Result<Sender, ApiError> {
         }
     }
     let token = header_str(headers, "x-stack-access-token");
+    let user = token.and_then(demo_user);
+    // As Stack Auth: an anonymous user's token only counts where the client says it may.
+    if user.is_some_and(|u| u.starts_with(ANONYMOUS_PREFIX))
+        && header_str(headers, "x-stack-allow-anonymous-user") != Some("true")
+    {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED",
+            "this access token belongs to an anonymous user: send x-stack-allow-anonymous-user: true",
+        ));
+    }
     if token.is_none() && !config.allow_anonymous {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -247,17 +216,27 @@ fn sender(headers: &HeaderMap, config: &Config) -> Result<Sender, ApiError> {
     }
     Ok(Sender {
         project_id: project_id.to_string(),
-        user_id: token.and_then(demo_user).map(String::from),
+        user_id: user.map(String::from),
         body_bytes: 0,
         gzipped: false,
     })
 }
 
+/// The body's JSON. Lone UTF-16 surrogates (`"\ud800"`, which JavaScript strings may hold
+/// and `JSON.stringify` writes) are read as U+FFFD, as JavaScript-based ingestion does,
+/// instead of failing the whole batch.
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     let text = body::decode(bytes)?;
-    serde_json::from_slice(&text).map_err(|e| {
+    let invalid = |e: serde_json::Error| {
         ApiError::new(StatusCode::BAD_REQUEST, "BODY_PARSING_ERROR", format!("body is not valid JSON: {e}"))
-    })
+    };
+    match serde_json::from_slice(&text) {
+        Ok(v) => Ok(v),
+        Err(_) if body::has_surrogate_escape(&text) => {
+            serde_json::from_slice(&body::replace_lone_surrogates(&text)).map_err(invalid)
+        }
+        Err(e) => Err(invalid(e)),
+    }
 }
 
 /// Headers, then size, then (off the async threads) gunzip, JSON, schema and storage.
@@ -341,7 +320,8 @@ async fn replay_batch(State(state): State<AppState>, headers: HeaderMap, body: B
 // Access check
 
 /// The demo's invite check: `Bearer demo-<user>` is a signed-in user; `--granted-users`
-/// have access. Anything else is not a session (401).
+/// have access. Anything else is not a session (401), nor is an anonymous user's token
+/// without `x-stack-allow-anonymous-user: true`.
 async fn check_access(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let token = header_str(&headers, "authorization")
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
@@ -354,6 +334,19 @@ async fn check_access(State(state): State<AppState>, headers: HeaderMap) -> Resp
         )
         .into_response();
     };
+    // As Stack Auth's endpoints: an anonymous user counts as signed in only where the
+    // request says anonymous users are welcome. The SDK's access check does not (wire.md),
+    // so for the gate an anonymous visitor is signed out ("unknown").
+    if user.starts_with(ANONYMOUS_PREFIX)
+        && header_str(&headers, "x-stack-allow-anonymous-user") != Some("true")
+    {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED",
+            "this access token belongs to an anonymous user",
+        )
+        .into_response();
+    }
     let has_access = state.config.granted_users.iter().any(|u| u == user);
     Json(json!({"has_access": has_access})).into_response()
 }
@@ -361,15 +354,17 @@ async fn check_access(State(state): State<AppState>, headers: HeaderMap) -> Resp
 // ---------------------------------------------------------------------------------------
 // Dashboard
 
-fn limit_of(q: &std::collections::HashMap<String, String>, default: u32) -> Result<u32, ApiError> {
+type Params = std::collections::HashMap<String, String>;
+
+fn limit_of(q: &Params, default: u32) -> Result<u32, ApiError> {
     match q.get("limit") {
         None => Ok(default),
         Some(v) => match v.parse::<u32>() {
-            Ok(n) if (1..=5000).contains(&n) => Ok(n),
+            Ok(n) if (1..=crate::storage::MAX_PAGE).contains(&n) => Ok(n),
             _ => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "SCHEMA_ERROR",
-                "limit must be an integer from 1 to 5000",
+                format!("limit must be an integer from 1 to {}", crate::storage::MAX_PAGE),
             )),
         },
     }
@@ -378,54 +373,93 @@ fn limit_of(q: &std::collections::HashMap<String, String>, default: u32) -> Resu
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, rusqlite::Error> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(internal)?.map_err(internal)
+    match tokio::task::spawn_blocking(f).await.map_err(internal)? {
+        Ok(v) => Ok(v),
+        Err(rusqlite::Error::InvalidParameterName(m)) => {
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "SCHEMA_ERROR", m))
+        }
+        Err(e) => Err(internal(e)),
+    }
 }
 
+/// `{<key>: [...], "next": <cursor or null>}`: pass `next` back as `before` for the next page.
+fn page_json(key: &str, page: Page<Vec<Value>>) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert(key.into(), Value::Array(page.items));
+    body.insert("next".into(), page.next.map_or(Value::Null, Value::String));
+    Json(Value::Object(body)).into_response()
+}
+
+/// Totals of what is stored (maintained counters).
+async fn dashboard_summary(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let totals = blocking(move || store.totals()).await?;
+    Ok(Json(json!({"totals": totals, "retain_days": state.config.retain_days})).into_response())
+}
+
+/// `?limit=` (default 100, at most 5,000) and `?before=<next of the previous page>`.
 async fn dashboard_events(
     State(state): State<AppState>,
-    Query(q): Query<std::collections::HashMap<String, String>>,
+    Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
     let limit = limit_of(&q, 100)?;
     let store = state.store.clone();
-    let events = blocking(move || store.recent_events(limit)).await?;
-    Ok(Json(json!({"events": events})).into_response())
+    let before = q.get("before").cloned();
+    let page = blocking(move || store.recent_events(limit, before.as_deref())).await?;
+    Ok(page_json("events", page))
 }
 
 async fn dashboard_sessions(
     State(state): State<AppState>,
-    Query(q): Query<std::collections::HashMap<String, String>>,
+    Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
     let limit = limit_of(&q, 100)?;
     let store = state.store.clone();
-    let sessions = blocking(move || store.sessions(limit)).await?;
-    Ok(Json(json!({"sessions": sessions})).into_response())
+    let before = q.get("before").cloned();
+    let page = blocking(move || store.sessions(limit, before.as_deref())).await?;
+    Ok(page_json("sessions", page))
 }
 
+/// A page of a session's replay events in play order: `?limit=` (default 5,000, and about
+/// 4 MiB at most) and `?after=<next of the previous page>`.
 async fn dashboard_session_events(
     State(state): State<AppState>,
     Path(browser_session_id): Path<String>,
+    Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
+    let limit = limit_of(&q, crate::storage::MAX_PAGE)?;
     let store = state.store.clone();
     let id = browser_session_id.clone();
-    match blocking(move || store.session_events_json(&id)).await? {
+    let after = q.get("after").cloned();
+    match blocking(move || store.session_events_json(&id, limit, after.as_deref())).await? {
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such browser session")),
-        Some(events) => {
+        Some(page) => {
             let id = serde_json::to_string(&browser_session_id).map_err(internal)?;
-            let body = format!("{{\"browser_session_id\":{id},\"events\":{events}}}");
+            let next = serde_json::to_string(&page.next).map_err(internal)?;
+            let body = format!("{{\"browser_session_id\":{id},\"events\":{},\"next\":{next}}}", page.items);
             Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
         }
     }
 }
 
-async fn dashboard() -> Html<&'static str> {
-    Html(DASHBOARD_HTML)
+fn with_csp(mut res: Response, csp: &'static str) -> Response {
+    if res.status().is_success() {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    }
+    res
+}
+
+async fn dashboard() -> Response {
+    let mut res = Html(DASHBOARD_HTML).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    with_csp(res, security::DASHBOARD_CSP)
 }
 
 // ---------------------------------------------------------------------------------------
 // Static files
 
 async fn index(State(state): State<AppState>) -> Response {
-    crate::static_files::serve(&state.config.site, "index.html").await
+    with_csp(crate::static_files::serve(&state.config.site, "index.html").await, security::DEMO_CSP)
 }
 
 async fn site_static(State(state): State<AppState>, Path(path): Path<String>) -> Response {

@@ -405,3 +405,112 @@ async fn check_access_answers_from_the_bearer_token() {
     assert_eq!(call(&app, check(Some("Bearer demo-bob"))).await.json(), json!({"has_access": true}));
     assert_eq!(call(&app, check(Some("Bearer demo-carol"))).await.json(), json!({"has_access": false}));
 }
+
+#[tokio::test]
+async fn lone_surrogates_are_stored_as_replacement_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(config(dir.path()));
+    // What JSON.stringify writes for a JavaScript string holding a lone surrogate.
+    let body = format!(
+        r#"{{"session_replay_segment_id":"{}","batch_id":"{}","sent_at_ms":1,
+            "events":[{{"event_type":"typed","event_at_ms":1,"data":{{"text":"a\ud800b","pair":"\ud83d\ude00","end":"\udfff"}}}}]}}"#,
+        uuid(),
+        uuid()
+    );
+    for gz in [false, true] {
+        let bytes = if gz { gzip(body.as_bytes()) } else { body.clone().into_bytes() };
+        let a = call(&app, post(ANALYTICS).body(Body::from(bytes)).unwrap()).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.bytes));
+    }
+    let events = call(&app, get("/api/dashboard/events")).await.json();
+    let data = &events["events"][0]["data"];
+    assert_eq!(data["text"], "a\u{fffd}b");
+    assert_eq!(data["pair"], "\u{1f600}");
+    assert_eq!(data["end"], "\u{fffd}");
+    // A replay batch too.
+    let replay = format!(
+        r#"{{"browser_session_id":"{}","session_replay_segment_id":"{}","batch_id":"{}","started_at_ms":1,"sent_at_ms":2,
+            "events":[{{"type":3,"timestamp":5,"data":{{"source":5,"text":"\udc00"}}}}]}}"#,
+        uuid(),
+        uuid(),
+        uuid()
+    );
+    let a = call(&app, post(REPLAY).body(Body::from(replay)).unwrap()).await;
+    assert_eq!(a.status, StatusCode::OK);
+    // Other broken JSON is still a 400 that says so.
+    let a = call(&app, post(ANALYTICS).body(Body::from(r#"{"a":"\ud800"#)).unwrap()).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn anonymous_users_need_the_allow_anonymous_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(config(dir.path()));
+    let body = serde_json::to_vec(&analytics_body(&uuid(), vec![page_view(1, "/")])).unwrap();
+    let send = |allow: Option<&str>| {
+        // post() sends demo-alice; this request is the anonymous user's.
+        let mut b = post(ANALYTICS);
+        b.headers_mut().unwrap().insert("x-stack-access-token", "demo-anon-1a2b3c4d".parse().unwrap());
+        if let Some(v) = allow {
+            b = b.header("x-stack-allow-anonymous-user", v);
+        }
+        b.body(Body::from(body.clone())).unwrap()
+    };
+    let a = call(&app, send(None)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.json()["code"], "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED");
+    assert!(a.json()["error"].as_str().unwrap().contains("x-stack-allow-anonymous-user"));
+    let a = call(&app, send(Some("true"))).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let events = call(&app, get("/api/dashboard/events")).await.json();
+    assert_eq!(events["events"][0]["user_id"], "anon-1a2b3c4d");
+    // For the access check (which the SDK sends without the header) an anonymous user is
+    // signed out; with the header, a user who is not granted.
+    let check = |allow: bool| {
+        let b = Request::builder()
+            .uri("/api/code/invites/check-access/")
+            .header("authorization", "Bearer demo-anon-1a2b3c4d");
+        let b = if allow { b.header("x-stack-allow-anonymous-user", "true") } else { b };
+        b.body(Body::empty()).unwrap()
+    };
+    let a = call(&app, check(false)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.json()["code"], "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED");
+    assert_eq!(call(&app, check(true)).await.json(), json!({"has_access": false}));
+}
+
+#[tokio::test]
+async fn dashboard_lists_are_paginated_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(config(dir.path()));
+    let events: Vec<Value> = (0..30).map(|i| page_view(1000 + i, "/p")).collect();
+    assert_eq!(
+        call(&app, post_json(ANALYTICS, &analytics_body(&uuid(), events))).await.status,
+        StatusCode::OK
+    );
+    let mut seen = 0;
+    let mut url = "/api/dashboard/events?limit=8".to_string();
+    loop {
+        let page = call(&app, get(&url)).await.json();
+        let n = page["events"].as_array().unwrap().len();
+        assert!(n <= 8);
+        seen += n;
+        match page["next"].as_str() {
+            Some(next) => url = format!("/api/dashboard/events?limit=8&before={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 30);
+    for bad in [
+        "/api/dashboard/events?limit=5001",
+        "/api/dashboard/events?before=x",
+        "/api/dashboard/sessions?before=1",
+    ] {
+        let a = call(&app, get(bad)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(a.json()["code"], "SCHEMA_ERROR");
+    }
+    let summary = call(&app, get("/api/dashboard/summary")).await.json();
+    assert_eq!(summary["totals"]["analytics_events"], 30);
+    assert_eq!(summary["retain_days"], 30);
+}

@@ -111,7 +111,7 @@ fn raw_http(addr: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8>> {
 
 fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut r = format!(
-        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -251,7 +251,9 @@ async fn pages_and_static_files() {
     assert_eq!(dash.status, StatusCode::OK);
     let html = String::from_utf8_lossy(&dash.bytes);
     assert!(html.contains("/vendor/rrweb-player/dist/"), "the dashboard loads the vendored player");
-    assert!(html.contains("/api/dashboard/events"));
+    assert!(html.contains("/static/dashboard.js"));
+    let js = call(&app, get("/static/dashboard.js")).await;
+    assert!(String::from_utf8_lossy(&js.bytes).contains("/api/dashboard/events"));
 }
 
 // ----------------------------------------------------------------------------------------
@@ -351,8 +353,76 @@ fn sigterm_stops_the_binary_gracefully() {
 fn bad_command_lines_fail_with_usage() {
     let out = Command::new(env!("CARGO_BIN_EXE_sightline-collector")).arg("--bogus").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-anonymous"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--bogus") && err.contains("Usage: sightline-collector"), "{err}");
     let help = Command::new(env!("CARGO_BIN_EXE_sightline-collector")).arg("--help").output().unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--granted-users"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--host",
+        "--port",
+        "--db",
+        "--granted-users",
+        "--allow-anonymous",
+        "--allowed-host",
+        "--dashboard-token",
+        "--retain-days",
+        "--max-concurrency",
+        "--test-hooks",
+    ] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag}: {help}"));
+        assert!(line.contains("[default: "), "{line}");
+    }
+}
+
+/// `--retain-days`: the binary deletes what was received longer ago at start (then hourly).
+#[test]
+fn the_binary_deletes_data_older_than_retain_days_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    let db = db.to_str().unwrap();
+    let server = start_binary(&["--db", db]);
+    for b in [
+        analytics_body(&uuid(), vec![page_view(1, "/old")]),
+        analytics_body(&uuid(), vec![page_view(2, "/new")]),
+    ] {
+        assert_eq!(parse(&raw_http(server.addr, &ingest_request(&b)).unwrap()).0, 200);
+    }
+    drop(server);
+    // Make the first batch 40 days old.
+    let forty_days = 40 * 24 * 3600 * 1000i64;
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "UPDATE analytics_batches SET received_at_ms = received_at_ms - ?1 WHERE id = 1",
+        [forty_days],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE analytics_events SET received_at_ms = received_at_ms - ?1 WHERE batch_row = 1",
+        [forty_days],
+    )
+    .unwrap();
+    drop(conn);
+    let server = start_binary(&["--db", db, "--retain-days", "30"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, body) =
+            parse(&raw_http(server.addr, &request("GET", "/api/dashboard/events", &[], b"")).unwrap());
+        let events: Value = serde_json::from_slice(&body).unwrap();
+        let paths: Vec<&str> =
+            events["events"].as_array().unwrap().iter().map(|e| e["page_path"].as_str().unwrap()).collect();
+        if paths == ["/new"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {paths:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, _, body) =
+        parse(&raw_http(server.addr, &request("GET", "/api/dashboard/summary", &[], b"")).unwrap());
+    let summary: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(summary["totals"]["analytics_events"], 1);
+    assert_eq!(summary["totals"]["analytics_batches"], 1);
 }

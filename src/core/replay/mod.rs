@@ -10,4 +10,5 @@ pub mod mutation;
 pub mod node;
 pub mod privacy;
 pub mod sampling;
+pub mod split;
 pub mod url;

@@ -22,11 +22,17 @@ use crate::core::replay::mutation::{attach_iframe_data, diff};
 use crate::core::replay::sampling::{
     InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
 };
+use crate::core::replay::split::split_snapshot;
 use crate::web::listener::Listener;
 use crate::web::privacy::Privacy;
 use crate::web::util::now_ms;
 use observer::BatchDom;
 use serialize::Serializer;
+
+/// Largest FullSnapshot event, in bytes of JSON; a larger snapshot is cut (see
+/// `core::replay::split`). About 1 MB of JSON stays under the 1 MB a batch may weigh
+/// gzipped whatever it holds, so no snapshot is ever one event too large to send.
+const SNAPSHOT_EVENT_MAX_BYTES: usize = 900_000;
 
 /// One rrweb event: `json` is the whole `{"type":…,"data":…,"timestamp":…}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -306,7 +312,17 @@ impl Shared {
         let top = window.scroll_y().unwrap_or(0.0);
         let left = window.scroll_x().unwrap_or(0.0);
         Self::emit(state, event::META, &event::meta_data(&href, width, height));
-        Self::emit(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&json, top, left));
+        // A snapshot too large for one event (a page of 100k elements is tens of MB of
+        // JSON) is sent as the top of the tree, then Mutation events adding the body.
+        match split_snapshot(&json, SNAPSHOT_EVENT_MAX_BYTES) {
+            None => Self::emit(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&json, top, left)),
+            Some((top_json, adds)) => {
+                Self::emit(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&top_json, top, left));
+                for data in adds {
+                    Self::emit_incremental(state, &data);
+                }
+            }
+        }
         Self::observe(state, &document);
         for root in &shadow_roots {
             Self::observe(state, root);
