@@ -131,7 +131,7 @@ async function startSdk(page, { options = "{}", prelude = "" } = {}) {
         ...rest, analytics: { autocapture: false, ...analytics }, upload: { ...upload }, replays: { enabled: false } });
       window.sl.start();
       window.__started(true);
-    } catch (e) { window.__started(String(e && e.stack || e)); }`;
+    } catch (e) { window.__started(e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)); }`;
   const result = await page.evaluate((code) => new Promise((resolve) => {
     window.__started = resolve;
     const s = document.createElement("script");
@@ -161,8 +161,9 @@ for (const name of runs) {
     let engine;
     let collector;
     let proxy;
-    const started = Date.now();
+    let started;
     before(async () => {
+      started = Date.now();
       engine = await launchEngine(name);
       collector = await startCollector({ sdk: true, args: ["--allow-anonymous"] });
       proxy = await startProxy(collector);
@@ -263,6 +264,22 @@ for (const name of runs) {
           return f.apply(this, arguments); };`;
       const page = await unloadDelivers(t, { prelude, nextPrelude: "" });
       assert.ok(await refusals(page) > 0, "the unload path tried keepalive and was refused");
+    });
+
+    test("a fetch that throws synchronously (a page's wrapper, an extension) is a network error: retried, nothing lost", { timeout: 60000 }, async (t) => {
+      const page = await open(t);
+      const run = `throw-${name}-${randomUUID()}`;
+      await startSdk(page, {
+        prelude: `const f = window.fetch; window.__thrown = 0;
+          window.fetch = function (input, init) { if (String(input).includes("/analytics/") && window.__thrown < 2) {
+            window.__thrown += 1; throw new TypeError("blocked by a wrapper"); } return f.apply(this, arguments); };`,
+        options: "{ upload: { retryInitialDelayMs: 100, retryMaxDelayMs: 400 } }",
+      });
+      await burst(page, run, 30);
+      await assertDeliveredOnce(collector, run, 30, { timeout: 20000 });
+      assert.equal(await page.evaluate(() => window.__thrown), 2, "fetch threw twice");
+      const stats = await page.evaluate(() => window.sl.stats());
+      assert.equal(stats.droppedEvents, 0, JSON.stringify(stats));
     });
 
     test("fallback: no Web Locks → the next page adopts the copy; batch_id dedupe keeps each event once", { timeout: 60000 }, async (t) => {
