@@ -218,19 +218,27 @@ async fn an_attempt_slower_than_its_timeout_is_aborted_and_retried() {
 }
 
 #[wasm_bindgen_test]
-async fn a_retry_after_header_lengthens_the_wait() {
+async fn a_retry_after_header_lengthens_the_wait_up_to_the_steps_longest_delay() {
     let key = unique_key("retry-after");
     let slow_down = r#"{"status": 429, "headers": {"retry-after": "1"}}"#;
     script(&key, &format!(r#"{{"responses": [{slow_down}, {GRANTED}]}}"#)).await;
-    let gate = GateShell::new(config(&key, fast_retries(3)), PROJECT_ID.into(), session_a(), None, None);
+    // The first retry waits 400 ms ± 25 %: at most 500 ms, whatever Retry-After asks
+    // (failing closed must come within the documented budget).
+    let retry =
+        GateRetryConfig { initial_delay_ms: 400, max_delay_ms: 2_000, jitter: 0.25, ..fast_retries(3) };
+    let gate = GateShell::new(config(&key, retry), PROJECT_ID.into(), session_a(), None, None);
 
     let started = js_sys::Date::now();
     assert_eq!(gate.check().await, "unknown");
-    sleep_ms(500).await;
-    assert_eq!(requests(&key).await.length(), 1, "the 20 ms backoff gives way to Retry-After: 1");
+    sleep_ms(250).await;
+    assert_eq!(requests(&key).await.length(), 1, "still waiting");
     assert!(eventually(3_000, || gate.state() == "granted").await);
     let elapsed = js_sys::Date::now() - started;
-    assert!(elapsed >= 950.0, "retried after {elapsed} ms");
+    assert!(
+        elapsed >= 480.0,
+        "Retry-After lengthened the wait to the step's cap: retried after {elapsed} ms"
+    );
+    assert!(elapsed < 950.0, "Retry-After: 1 is capped at 500 ms: retried after {elapsed} ms");
 }
 
 #[wasm_bindgen_test]
