@@ -144,7 +144,7 @@ const cases = {
     assertEq(events[1].data, { a: 1, nested: { b: [1, "two", null] } }, "data");
     assertEq(events[2].data, {}, "no data is {}");
     assert(typeof events[1].event_at_ms === "number" && events[1].event_at_ms > 1.7e12, "event_at_ms");
-    assertEq(sl.stats(), { queuedEvents: 0, deliveredEvents: 3, droppedEvents: 0 }, "stats");
+    assertEq(sl.stats(), { queuedEvents: 0, deliveredEvents: 3, droppedEvents: 0, droppedReplayEvents: 0 }, "stats");
   },
 
   async requestsCarryStackAuthHeadersAndGzip(make) {
@@ -365,7 +365,7 @@ const cases = {
     const sl = make(options);
     for (let i = 0; i < 5; i++) sl.track("e", { i });
     sl.clearBuffer();
-    assertEq(sl.stats(), { queuedEvents: 0, deliveredEvents: 0, droppedEvents: 5 }, "stats");
+    assertEq(sl.stats(), { queuedEvents: 0, deliveredEvents: 0, droppedEvents: 5, droppedReplayEvents: 0 }, "stats");
     assertEq(await sl.flush(), { sent: 0, pending: 0 }, "nothing left");
     assertEq((await requests(key)).length, 0, "nothing sent");
     assertEq(unsentKeys(projectId).length, 0, "persisted queue cleared");
