@@ -19,22 +19,26 @@ extern "C" {
     fn run_case(name: &str, make: &js_sys::Function) -> js_sys::Promise;
 }
 
-/// Runs a case; a failure is an `Err` (failing the test), not a panic: the SDK's panic guard
-/// would take any panic in the module for its own and disable the SDK for the cases after it.
 async fn case(name: &str) -> Result<(), JsValue> {
     let make = Closure::<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>::new(|options: JsValue| {
         Sightline::new(options).map(JsValue::from)
     });
+    // `make.memoryBytes()`: the size of the wasm memory (to show the byte caps hold).
+    let memory_bytes = Closure::<dyn Fn() -> f64>::new(|| {
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
+        buffer.byte_length() as f64
+    });
+    let _ = js_sys::Reflect::set(make.as_ref(), &"memoryBytes".into(), memory_bytes.as_ref());
     let result = JsFuture::from(run_case(name, make.as_ref().unchecked_ref())).await;
     if let Err(error) = result {
-        // Firefox's and WebKit's `stack` does not repeat the message (V8's does).
-        let text = |name: &str| js_sys::Reflect::get(&error, &name.into()).ok().and_then(|s| s.as_string());
-        let message = match (text("message"), text("stack")) {
-            (Some(message), Some(stack)) => format!("{message}\n{stack}"),
-            (message, stack) => {
-                message.or(stack).or_else(|| error.as_string()).unwrap_or_else(|| format!("{error:?}"))
-            }
-        };
+        let message = js_sys::Reflect::get(&error, &"stack".into())
+            .ok()
+            .and_then(|s| s.as_string())
+            .or_else(|| error.as_string())
+            .unwrap_or_else(|| format!("{error:?}"));
+        // An error, not a panic: a panic would disable the SDK for the later tests of
+        // this wasm instance (src/web/poison.rs).
         return Err(JsValue::from_str(&format!("case {name} failed: {message}")));
     }
     Ok(())
@@ -113,4 +117,44 @@ async fn the_access_gate_is_wired_into_the_class() -> Result<(), JsValue> {
 #[wasm_bindgen_test]
 async fn the_replay_browser_session_rotates_when_idle() -> Result<(), JsValue> {
     case("replayBrowserSessionRotatesWhenIdle").await
+}
+
+#[wasm_bindgen_test]
+async fn sign_out_mid_flight_never_sends_one_users_events_with_the_others_session() -> Result<(), JsValue> {
+    case("signOutMidFlightNeverSendsOneUsersEventsWithTheOthersSession").await
+}
+
+#[wasm_bindgen_test]
+async fn clear_buffer_starts_a_new_replay_session() -> Result<(), JsValue> {
+    case("clearBufferStartsANewReplaySession").await
+}
+
+#[wasm_bindgen_test]
+async fn failed_storage_writes_lose_nothing() -> Result<(), JsValue> {
+    case("failedStorageWritesLoseNothing").await
+}
+
+#[wasm_bindgen_test]
+async fn the_byte_cap_bounds_memory_and_counts_drops() -> Result<(), JsValue> {
+    case("byteCapBoundsMemoryAndCountsDrops").await
+}
+
+#[wasm_bindgen_test]
+async fn a_401_waits_for_another_session() -> Result<(), JsValue> {
+    case("unauthorizedWaitsForAnotherSession").await
+}
+
+#[wasm_bindgen_test]
+async fn bodies_are_compressed_once_per_batch() -> Result<(), JsValue> {
+    case("bodiesAreCompressedOncePerBatch").await
+}
+
+#[wasm_bindgen_test]
+async fn reentrant_callbacks_never_trap() -> Result<(), JsValue> {
+    case("reentrantCallbacksNeverTrap").await
+}
+
+#[wasm_bindgen_test]
+async fn click_text_is_cut_on_code_points_and_lone_surrogates_are_replaced() -> Result<(), JsValue> {
+    case("clickTextIsCutOnCodePointsAndLoneSurrogatesAreReplaced").await
 }
