@@ -275,6 +275,12 @@ impl Outbox {
         self.enforce_cap(stream);
     }
 
+    /// Whether the batch `batch_id` is still queued (the shell drops what it cached
+    /// for batches that are gone).
+    pub fn holds(&self, batch_id: &str) -> bool {
+        self.queue.iter().any(|b| b.content.batch_id == batch_id)
+    }
+
     /// The current identity epoch.
     pub fn epoch(&self) -> u64 {
         self.epoch

@@ -17,9 +17,25 @@ pub fn install() {
     }
     std::panic::set_hook(Box::new(|info| {
         FAILED.store(true, Ordering::Relaxed);
-        web_sys::console::error_1(&JsValue::from_str(&format!(
-            "[sightline] internal error, the SDK is disabled for this page (please report it): {info}"
-        )));
+        // The message is read, never formatted: formatting it would keep every `Debug`
+        // implementation an `unwrap` can reach in the bundle (measured: several KB gzip).
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        let mut text = String::from(
+            "[sightline] internal error, the SDK is disabled for this page (please report it): ",
+        );
+        text.push_str(message);
+        if let Some(location) = info.location() {
+            text.push_str(" at ");
+            text.push_str(location.file());
+            text.push(':');
+            crate::core::json::push_u64(&mut text, location.line().into());
+        }
+        web_sys::console::error_1(&JsValue::from_str(&text));
     }));
 }
 

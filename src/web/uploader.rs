@@ -8,7 +8,6 @@
 //! fetch). Every `borrow_mut()` below ends within its statement.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Promise, Uint8Array};
@@ -30,6 +29,8 @@ const MAX_PARALLEL_ANALYTICS_SENDS: usize = 4;
 /// Storage budgets of this page's copies (localStorage holds about 5 M characters an
 /// origin, shared by every tab and the host's own keys).
 const ANALYTICS_STORAGE_BYTES: usize = 1 << 20;
+/// A copy whose writer still held its lock is looked at again after this long.
+const ADOPT_AGAIN_MS: u32 = 3_000;
 const REPLAY_STORAGE_BYTES: usize = 2 << 20;
 
 #[derive(Default)]
@@ -52,11 +53,20 @@ struct Inner {
     pump: RefCell<Pump>,
     retry_timer: RefCell<Option<gloo_timers::callback::Timeout>>,
     /// A batch's body as sent (gzipped once), by `batch_id`, while it may be retried.
-    payloads: RefCell<HashMap<String, (Uint8Array, bool)>>,
+    payloads: RefCell<Vec<(String, Uint8Array, bool)>>,
     warned_session: Cell<bool>,
     warned_storage: Cell<bool>,
     /// After `stop()` nothing is sent: what is left is the next page's to send.
     paused: Cell<bool>,
+    /// Releases this page's Web Lock (held from `start()` to `stop()`).
+    release_lock: RefCell<Option<js_sys::Function>>,
+    /// An adoption under Web Locks that has not finished (`flush()` waits for it).
+    adoption: RefCell<Option<Promise>>,
+    /// Another look at copies whose writer still held its lock (it may have been dying).
+    adopt_again: RefCell<Option<gloo_timers::callback::Timeout>>,
+    /// Whether this browser has Web Locks (then a missing own copy was removed by a
+    /// `clearBuffer()` elsewhere, never adopted: nobody adopts a live page's copy).
+    locks: bool,
 }
 
 #[derive(Clone)]
@@ -82,7 +92,6 @@ impl Uploader {
         let storage_prefix = format!("sightline:{}:unsent:", endpoint.project_id);
         let lock_prefix = format!("sightline:{}:page:", endpoint.project_id);
         let segment_id = outbox.segment_id().to_string();
-        hold_lock(&format!("{lock_prefix}{segment_id}"));
         Self {
             inner: Rc::new(Inner {
                 outbox: RefCell::new(outbox),
@@ -93,10 +102,14 @@ impl Uploader {
                 segment_id,
                 pump: RefCell::new(Pump::default()),
                 retry_timer: RefCell::new(None),
-                payloads: RefCell::new(HashMap::new()),
+                payloads: RefCell::new(Vec::new()),
                 warned_session: Cell::new(false),
                 warned_storage: Cell::new(false),
                 paused: Cell::new(false),
+                release_lock: RefCell::new(None),
+                adoption: RefCell::new(None),
+                adopt_again: RefCell::new(None),
+                locks: has_locks(),
             }),
         }
     }
@@ -164,6 +177,10 @@ impl Uploader {
     /// `flush()`: sends everything now, retry delays skipped; resolves with the
     /// analytics events acknowledged meanwhile and those still pending.
     pub async fn flush_now(&self) -> (u64, usize) {
+        let adoption = self.inner.adoption.borrow_mut().take();
+        if let Some(adoption) = adoption {
+            let _ = JsFuture::from(adoption).await;
+        }
         let delivered_before = self.stats().delivered_events;
         self.inner.outbox.borrow_mut().make_everything_due();
         let _ = JsFuture::from(self.schedule_pump()).await;
@@ -192,12 +209,17 @@ impl Uploader {
     /// copies of pages that are gone (their lock is free), under an adoption lock, so
     /// two starting pages never adopt the same copy; without them, every copy.
     pub fn adopt_persisted(&self) {
-        let inner = &self.inner;
         // This page's own copies (from a `stop()` before this `start()`) are stale: the
-        // batches are still in memory.
+        // batches are still in memory, unless another page adopted them meanwhile.
         for stream in [Stream::Analytics, Stream::Replay] {
+            self.take_back_copy(stream);
             self.remove_own_copy(stream);
         }
+        self.adopt_foreign();
+    }
+
+    fn adopt_foreign(&self) {
+        let inner = &self.inner;
         let owners: Vec<String> = self.foreign_keys().iter().map(|key| self.lock_name(key)).collect();
         if owners.is_empty() {
             return;
@@ -205,12 +227,21 @@ impl Uploader {
         let this = self.clone();
         let adopt = Closure::once_into_js(move |free: js_sys::Array| {
             let free: Vec<String> = free.iter().filter_map(|v| v.as_string()).collect();
-            this.adopt_keys(|lock| free.iter().any(|f| f == lock));
+            let skipped = this.adopt_keys(|lock| free.iter().any(|f| f == lock));
+            if skipped > 0 && !this.inner.paused.get() {
+                let again = this.clone();
+                let timer =
+                    gloo_timers::callback::Timeout::new(ADOPT_AGAIN_MS, move || again.adopt_foreign());
+                *this.inner.adopt_again.borrow_mut() = Some(timer);
+            }
         });
         let owners: js_sys::Array = owners.iter().map(|o| JsValue::from_str(o)).collect();
         let adoption_lock = format!("{}adopt", inner.lock_prefix);
-        if !adopt_under_locks(&adoption_lock, &owners, &adopt) {
-            self.adopt_keys(|_| true);
+        match adopt_under_locks(&adoption_lock, &owners, &adopt) {
+            Some(adoption) => *inner.adoption.borrow_mut() = Some(adoption),
+            None => {
+                self.adopt_keys(|_| true);
+            }
         }
     }
 
@@ -229,10 +260,13 @@ impl Uploader {
         format!("{}{page}", self.inner.lock_prefix)
     }
 
-    fn adopt_keys(&self, owner_is_gone: impl Fn(&str) -> bool) {
+    /// Adopts the copies whose owner is gone; returns how many were skipped.
+    fn adopt_keys(&self, owner_is_gone: impl Fn(&str) -> bool) -> usize {
         let mut adopted = 0;
+        let mut skipped = 0;
         for key in self.foreign_keys() {
             if !owner_is_gone(&self.lock_name(&key)) {
+                skipped += 1;
                 continue;
             }
             let Some(text) = storage::get(&key) else { continue };
@@ -247,6 +281,7 @@ impl Uploader {
         if adopted > 0 {
             self.send_soon();
         }
+        skipped
     }
 
     /// Starts a send soon (see `schedule_pump`).
@@ -342,7 +377,8 @@ impl Uploader {
 
     /// POSTs a batch, compressing its body once for all its attempts.
     async fn post(&self, send: &Send, session: Option<&AnalyticsSession>) -> Outcome {
-        let cached = self.inner.payloads.borrow().get(&send.batch_id).cloned();
+        let cached =
+            self.inner.payloads.borrow().iter().find(|p| p.0 == send.batch_id).map(|p| (p.1.clone(), p.2));
         let (payload, gzipped) = match cached {
             Some(payload) => payload,
             None => {
@@ -350,7 +386,7 @@ impl Uploader {
                     Some(bytes) => (bytes, true),
                     None => (Uint8Array::from(send.body.as_bytes()), false),
                 };
-                self.inner.payloads.borrow_mut().insert(send.batch_id.clone(), payload.clone());
+                self.inner.payloads.borrow_mut().push((send.batch_id.clone(), payload.0.clone(), payload.1));
                 payload
             }
         };
@@ -367,15 +403,22 @@ impl Uploader {
     /// After a verdict: the cached body goes once the batch will not be sent again.
     fn settled(&self, batch_id: &str, verdict: &Verdict) {
         if !matches!(verdict, Verdict::Retry { .. }) {
-            self.inner.payloads.borrow_mut().remove(batch_id);
+            self.inner.payloads.borrow_mut().retain(|p| p.0 != batch_id);
         }
         if let Verdict::Dropped { reason, events, .. } = verdict {
             warn(&format!("dropped {events} event(s): {reason}"));
         }
     }
 
-    /// Keeps the persisted copies true and the retry timer armed.
+    /// Keeps the persisted copies true and the retry timer armed; forgets the cached
+    /// bodies of batches that are gone (delivered, dropped by the byte cap, cleared).
     fn after_change(&self) {
+        let cached: Vec<String> = self.inner.payloads.borrow().iter().map(|p| p.0.clone()).collect();
+        let gone: Vec<String> =
+            cached.into_iter().filter(|id| !self.inner.outbox.borrow().holds(id)).collect();
+        if !gone.is_empty() {
+            self.inner.payloads.borrow_mut().retain(|p| !gone.contains(&p.0));
+        }
         self.refresh_persisted_copies();
         self.arm_retry_timer();
         self.report_warnings();
@@ -401,11 +444,21 @@ impl Uploader {
     pub fn pause(&self) {
         self.inner.paused.set(true);
         self.inner.retry_timer.borrow_mut().take();
+        // What is left is the next page's: its copies may be adopted from now on.
+        let release = self.inner.release_lock.borrow_mut().take();
+        if let Some(release) = release {
+            let _ = release.call0(&JsValue::NULL);
+        }
     }
 
-    /// `start()` (again).
+    /// `start()` (again): takes this page's Web Lock, so no other page adopts its copies
+    /// while it lives.
     pub fn resume_sending(&self) {
         self.inner.paused.set(false);
+        if self.inner.release_lock.borrow().is_none() {
+            let release = hold_lock(&format!("{}{}", self.inner.lock_prefix, self.inner.segment_id));
+            *self.inner.release_lock.borrow_mut() = release;
+        }
     }
 
     /// The unload path: keepalive what fits in the budget (only with a session resolved
@@ -497,6 +550,10 @@ impl Uploader {
             return false;
         }
         if storage::get(&self.key(stream)).is_none() {
+            if self.inner.locks {
+                // Removed by a `clearBuffer()` in another tab: write it again.
+                return true;
+            }
             self.inner.outbox.borrow_mut().handle_copy_taken(stream);
             return false;
         }
@@ -519,23 +576,34 @@ impl Uploader {
 // free (the writer is gone), and does so under an adoption lock, one page at a time.
 #[wasm_bindgen(inline_js = r#"
 const locks = () => { const l = globalThis.navigator && navigator.locks; return l && typeof l.request === "function" ? l : null; };
-export function holdLock(name) { const l = locks(); if (l) l.request(name, () => new Promise(() => {})).catch(() => {}); }
+export function hasLocks() { return !!locks(); }
+export function holdLock(name) {
+  const l = locks();
+  if (!l) return undefined;
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  l.request(name, () => held).catch(() => {});
+  return () => release();
+}
 export function adoptUnderLocks(adoptName, owners, adopt) {
   const l = locks();
-  if (!l) return false;
-  l.request(adoptName, async () => {
+  if (!l) return undefined;
+  return l.request(adoptName, async () => {
     const free = [];
     for (const name of new Set(owners)) {
       await l.request(name, { ifAvailable: true }, (lock) => { if (lock) free.push(name); });
     }
     adopt(free);
   }).catch(() => {});
-  return true;
 }
 "#)]
 extern "C" {
+    #[wasm_bindgen(js_name = hasLocks)]
+    fn has_locks() -> bool;
+    /// Requests the lock and keeps it until the returned function is called.
     #[wasm_bindgen(js_name = holdLock)]
-    fn hold_lock(name: &str);
+    fn hold_lock(name: &str) -> Option<js_sys::Function>;
+    /// `None` without Web Locks; else the adoption's promise.
     #[wasm_bindgen(js_name = adoptUnderLocks)]
-    fn adopt_under_locks(adopt_name: &str, owners: &js_sys::Array, adopt: &JsValue) -> bool;
+    fn adopt_under_locks(adopt_name: &str, owners: &js_sys::Array, adopt: &JsValue) -> Option<Promise>;
 }

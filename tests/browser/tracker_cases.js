@@ -434,6 +434,257 @@ cases.replayBrowserSessionRotatesWhenIdle = async function (make) {
   assertEq(segments.size, 1, "one segment id per page");
 };
 
+// --- delivery you can trust (issue 10) ---
+
+/** Calls `fn` with console.warn recorded (and still printed); returns the messages. */
+async function spyOnWarn(fn) {
+  const original = console.warn;
+  const messages = [];
+  console.warn = (...args) => {
+    messages.push(args.map(String).join(" "));
+    original.apply(console, args);
+  };
+  try {
+    await fn(messages);
+  } finally {
+    console.warn = original;
+  }
+  return messages;
+}
+const bodyOf = (r) => JSON.parse(r.body);
+
+cases.signOutMidFlightNeverSendsOneUsersEventsWithTheOthersSession = async function (make) {
+  // A slow collector: user A's first requests are still in flight when A signs out and
+  // B signs in.
+  let user = "a";
+  const getAnalyticsSession = () =>
+    new Promise((resolve) => setTimeout(() => resolve({ accessToken: `tok-${user}`, refreshToken: null }), 30));
+  const slow = { status: 200, body: "{}", delay_ms: 400 };
+  const { key, options } = await setup("epoch", { getAnalyticsSession, analytics: { maxEventsPerBatch: 1 } }, [slow, slow, slow, slow]);
+  const sl = make(options);
+  for (let i = 0; i < 6; i++) sl.track("a", { i });
+  await sleep(150); // four of A's batches are in flight, two wait
+  sl.clearBuffer();
+  user = "b";
+  for (let i = 0; i < 3; i++) sl.track("b", { i });
+  await sleep(700);
+  await sl.flush();
+  const reqs = (await requests(key)).filter((r) => r.path.endsWith("/analytics/events/batch"));
+  for (const r of reqs) {
+    const types = new Set(bodyOf(r).events.map((e) => e.event_type));
+    assertEq(types.size, 1, "one user's events per batch");
+    const [type] = types;
+    assertEq(r.headers["x-stack-access-token"], `tok-${type}`, `a batch of ${type}'s events carries ${type}'s token`);
+  }
+  const sentA = reqs.flatMap((r) => bodyOf(r).events).filter((e) => e.event_type === "a").map((e) => e.data.i);
+  assertEq(sentA.sort(), [0, 1, 2, 3], "A's batches not yet sent at sign-out are never sent");
+  const sentB = reqs.flatMap((r) => bodyOf(r).events).filter((e) => e.event_type === "b").map((e) => e.data.i);
+  assertEq(sentB.sort(), [0, 1, 2], "B's events are delivered");
+  const s = sl.stats();
+  assertEq(s.queuedEvents + s.deliveredEvents + s.droppedEvents, 9, "every event accounted for");
+
+  // The unload path forgets the cached session: B's event is not sent with A's token.
+  user = "a";
+  const next = await setup("epoch-unload", { getAnalyticsSession });
+  const sl2 = make(next.options);
+  sl2.start();
+  await sl2.flush(); // A's session is cached for the unload path
+  sl2.clearBuffer();
+  user = "b";
+  sl2.track("b", {});
+  const calls = await spyOnFetch(async () => sl2.stop());
+  assertEq(calls.filter((c) => c.keepalive).length, 0, "no keepalive with a session from before clearBuffer()");
+  assertEq(unsentKeys(next.projectId).length, 1, "persisted for the next page instead");
+  clearStorage(next.projectId);
+};
+
+cases.clearBufferStartsANewReplaySession = async function (make) {
+  const { key, projectId, options } = await setup("epoch-replay");
+  const sl = make({ ...options, replays: { enabled: true, flushIntervalMs: 100 } });
+  sl.start();
+  const storageKey = `sightline:${projectId}:browser-session`;
+  const first = JSON.parse(localStorage.getItem(storageKey));
+  await sl.flush();
+  sl.clearBuffer();
+  const second = JSON.parse(localStorage.getItem(storageKey));
+  assert(second.session_id !== first.session_id, "clearBuffer() starts a new browser session");
+  const p = document.createElement("p");
+  p.textContent = "after sign-out";
+  document.body.appendChild(p);
+  await sleep(50);
+  await sl.flush();
+  sl.stop();
+  p.remove();
+  const batches = (await requests(key)).filter((r) => r.path.endsWith("/session-replays/batch")).map(bodyOf);
+  const own = batches.filter((b) => b.browser_session_id === second.session_id);
+  assert(own.length > 0, "batches of the new session");
+  assertEq(own.flatMap((b) => b.events.map((e) => e.type)).slice(0, 2), [4, 2], "it starts with Meta + FullSnapshot");
+  const old = batches.filter((b) => b.browser_session_id === first.session_id);
+  assert(old.every((b) => !JSON.stringify(b).includes("after sign-out")), "nothing after sign-out in the old session");
+};
+
+cases.failedStorageWritesLoseNothing = async function (make) {
+  const { key, projectId, options } = await setup("quota", {}, [], { status: 503 });
+  const setItem = Storage.prototype.setItem;
+  Storage.prototype.setItem = function (k, v) {
+    if (String(k).includes(":unsent:")) throw new DOMException("quota", "QuotaExceededError");
+    return setItem.call(this, k, v);
+  };
+  let sl;
+  const warnings = await spyOnWarn(async () => {
+    try {
+      sl = make({ ...options, upload: { retryInitialDelayMs: 20, retryMaxDelayMs: 100 } });
+      sl.start();
+      await sl.flush(); // a session is cached, the collector answers 503
+      for (let i = 0; i < 10; i++) sl.track("e", { i });
+      window.dispatchEvent(new Event("pagehide")); // the unload path: keepalive (503) + persist (throws)
+      await sleep(300);
+      window.dispatchEvent(new Event("pagehide"));
+      await sleep(300);
+      const s = sl.stats();
+      assertEq(s.queuedEvents, 10, "the memory copy stays when storage refuses the write");
+      assertEq(unsentKeys(projectId).length, 0, "nothing half-written");
+    } finally {
+      Storage.prototype.setItem = setItem;
+    }
+  });
+  assertEq(warnings.filter((w) => /persistence is off/.test(w)).length, 1, "one warning that persistence is off");
+  await script(key, [], { status: 200 });
+  for (let i = 0; i < 20 && sl.stats().queuedEvents > 0; i++) await sl.flush();
+  sl.stop();
+  assertEq(sl.stats(), { queuedEvents: 0, deliveredEvents: 10, droppedEvents: 0, droppedReplayEvents: 0 }, "all delivered");
+  const got = (await storedEvents(key)).map((e) => e.data.i).sort((a, b) => a - b);
+  assertEq(got, [...Array(10).keys()], "each stored once");
+  clearStorage(projectId);
+};
+
+cases.byteCapBoundsMemoryAndCountsDrops = async function (make) {
+  const { projectId, options } = await setup("cap", {}, [], { status: 503 });
+  const cap = 256 * 1024;
+  const memoryBytes = make.memoryBytes;
+  const sl = make({ ...options, analytics: { ...options.analytics, maxQueuedBytes: cap }, upload: { retryInitialDelayMs: 60000, retryMaxDelayMs: 60000 } });
+  const before = memoryBytes();
+  const pad = "x".repeat(10_000);
+  const warnings = await spyOnWarn(async () => {
+    for (let i = 0; i < 3_000; i++) sl.track("burst", { i, pad }); // 30 MB with the collector down
+  });
+  const s = sl.stats();
+  assertEq(s.queuedEvents + s.deliveredEvents + s.droppedEvents, 3_000, "every event accounted for");
+  assert(s.droppedEvents > 2_900, `the oldest were dropped and counted (${s.droppedEvents})`);
+  assert(s.queuedEvents * 10_000 <= cap, `queued ${s.queuedEvents} events stay under the cap`);
+  assertEq(warnings.filter((w) => /maxQueuedBytes/.test(w)).length, 1, "one warning");
+  const grown = memoryBytes() - before;
+  assert(grown < 8 * 1024 * 1024, `wasm memory grew ${grown} bytes for a 30 MB burst`);
+  sl.clearBuffer();
+  clearStorage(projectId);
+};
+
+cases.unauthorizedWaitsForAnotherSession = async function (make) {
+  let token = "tok-old";
+  const { key, options } = await setup("unauthorized", {
+    getAnalyticsSession: () => ({ accessToken: token }),
+    analytics: { maxEventsPerBatch: 1 },
+    upload: { retryInitialDelayMs: 20, retryMaxDelayMs: 5000 },
+  }, [{ status: 401 }]);
+  const sl = make(options);
+  sl.track("first", {});
+  await sleep(600);
+  assertEq((await requests(key)).length, 1, "a 401 is not retried with the same session");
+  token = "tok-new";
+  sl.track("second", {}); // a send resolves the session: a new one wakes the 401'd batch
+  await sleep(300);
+  const reqs = await requests(key);
+  const first = reqs.filter((r) => bodyOf(r).events[0].event_type === "first");
+  assertEq(first.map((r) => r.headers["x-stack-access-token"]), ["tok-old", "tok-new"], "retried once, with the new session");
+  assertEq(sl.stats().deliveredEvents, 2, "both delivered");
+};
+
+cases.bodiesAreCompressedOncePerBatch = async function (make) {
+  const { key, options } = await setup("gzip-once", {}, [{ status: 503 }, { status: 503 }]);
+  const Original = globalThis.CompressionStream;
+  let constructed = 0;
+  globalThis.CompressionStream = class extends Original {
+    constructor(...args) {
+      super(...args);
+      constructed++;
+    }
+  };
+  try {
+    const sl = make(options);
+    for (let i = 0; i < 5; i++) sl.track("e", { i });
+    await sl.flush();
+    await sl.flush();
+    assertEq(await sl.flush(), { sent: 5, pending: 0 }, "delivered on the third attempt");
+  } finally {
+    globalThis.CompressionStream = Original;
+  }
+  const reqs = await requests(key);
+  assertEq(reqs.length, 3, "three attempts");
+  assertEq(new Set(reqs.map((r) => r.body)).size, 1, "byte-identical bodies");
+  assertEq(constructed, 1, "compressed once");
+};
+
+cases.reentrantCallbacksNeverTrap = async function (make) {
+  let sl;
+  const { key, options } = await setup("reentrant", {
+    getAnalyticsSession: () => {
+      sl.track("from-session-callback", {});
+      sl.stats();
+      return session();
+    },
+    analytics: { maxEventsPerBatch: 2 },
+  }, [{ status: 400 }], { status: 200 });
+  const original = console.warn;
+  console.warn = (...args) => {
+    sl.track("console-warn", { message: String(args[0]).slice(0, 40) }); // a page forwarding warnings
+    original.apply(console, args);
+  };
+  try {
+    sl = make({
+      ...options,
+      accessGate: {
+        url: `/s/${key}/check-access/`,
+        onChange: () => { sl.track("from-on-change", {}); sl.checkAccess(); },
+        onSignedOut: () => sl.track("from-signed-out", {}),
+      },
+    });
+    sl.track("e", {});
+    sl.track("e", {}); // a batch: the 400 answer warns while the outbox decides
+    await sl.flush();
+    await sl.checkAccess();
+    for (let i = 0; i < 5; i++) await sl.flush();
+  } finally {
+    console.warn = original;
+  }
+  const types = (await analyticsEvents(key)).map((e) => e.event_type);
+  assert(types.includes("console-warn"), "the forwarded warning was captured and sent");
+  assert(types.includes("from-session-callback"), "track() from the session callback works");
+  const s = sl.stats();
+  assert(s.droppedEvents >= 2, "the 400 batch was counted");
+  sl.track("still-works", {});
+};
+
+cases.clickTextIsCutOnCodePointsAndLoneSurrogatesAreReplaced = async function (make) {
+  const { key, options } = await setup("surrogates", { analytics: { autocapture: true } });
+  const button = document.createElement("button");
+  button.textContent = "a".repeat(199) + "😀 tail";
+  document.body.appendChild(button);
+  const sl = make(options);
+  sl.start();
+  button.click();
+  sl.track("lone", { s: "x\ud800y", ["k\udc00"]: "\\ud800 stays text" });
+  await sl.flush();
+  sl.stop();
+  button.remove();
+  const reqs = (await requests(key)).filter((r) => r.path.endsWith("/analytics/events/batch"));
+  for (const r of reqs) assert(!/\\ud[89a-f][0-9a-f]{2}/i.test(r.body.replace(/\\\\/g, "")), "no lone surrogate escape on the wire");
+  const events = reqs.flatMap((r) => bodyOf(r).events);
+  const click = events.find((e) => e.event_type === "$click");
+  assertEq(click.data.text, "a".repeat(199), "cut before the emoji, not inside it");
+  const lone = events.find((e) => e.event_type === "lone");
+  assertEq(lone.data, { s: "x\ufffdy", ["k\ufffd"]: "\\ud800 stays text" }, "U+FFFD for lone surrogates");
+};
+
 export async function runCase(name, make) {
   if (!cases[name]) throw new Error(`no case ${name}`);
   await cases[name](make);
