@@ -82,7 +82,9 @@ async function startProxy(collector) {
       try { text = (gzip ? gunzipSync(raw) : raw).toString("utf8"); } catch (e) { text = `<undecodable: ${e.message}>`; }
       requests.push({ method: req.method, path, gzip, encoding: req.headers["content-encoding"] ?? null, text });
     }
+    // The page and its API are one origin (the proxy's); to the collector, that is its own.
     const headers = { ...req.headers };
+    if (headers.origin) headers.origin = collector.url;
     delete headers.host;
     delete headers.connection;
     delete headers["content-length"];
