@@ -133,7 +133,7 @@ async function startSdk(page, { options = "{}", prelude = "" } = {}) {
         ...rest, analytics: { autocapture: false, ...analytics }, upload: { ...upload }, replays: { enabled: false } });
       window.sl.start();
       window.__started(true);
-    } catch (e) { window.__started(e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)); }`;
+    } catch (e) { window.__started(e instanceof Error ? e.name + ": " + e.message + "\\n" + e.stack : String(e)); }`;
   const result = await page.evaluate((code) => new Promise((resolve) => {
     window.__started = resolve;
     const s = document.createElement("script");
