@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, idempotently: the Rust wasm
-# target, wasm-pack, wasm-bindgen-cli, Debian's chromium, and the npm packages in tests/.
+# target, wasm-pack, wasm-bindgen-cli, Debian's chromium, firefox-esr, WebKitGTK's WebDriver
+# and MiniBrowser, xvfb, geckodriver, and the npm packages in tests/.
 # Safe to run on every invocation: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,27 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# The other two engines of the browser tests: Firefox ESR (driven by geckodriver, built from
+# crates.io, and by puppeteer-core over WebDriver BiDi) and WebKitGTK (WebKitWebDriver drives
+# its MiniBrowser; it needs a display, hence xvfb). Nothing downloads a browser build.
+apt_missing=()
+[ -x /usr/bin/firefox-esr ] || apt_missing+=(firefox-esr)
+[ -x /usr/bin/WebKitWebDriver ] || apt_missing+=(webkit2gtk-driver)
+# MiniBrowser ships in the libwebkit2gtk package under its libexec folder.
+ls /usr/lib/*/webkit2gtk-4.*/MiniBrowser >/dev/null 2>&1 || apt_missing+=(libwebkit2gtk-4.1-0)
+command -v xvfb-run >/dev/null 2>&1 || apt_missing+=(xvfb xauth)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  log "installing ${apt_missing[*]} (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+
+if ! command -v geckodriver >/dev/null 2>&1; then
+  log "installing geckodriver from crates.io (a few minutes)"
+  cargo install geckodriver --locked
 fi
 
 # Node packages (wasm-opt from npm's binaryen, playwright-core, rrweb, peers for benchmarks).

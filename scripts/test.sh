@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project (the README's test command; CI runs exactly this):
 # lint, native core + collector tests, browser tests of the shell in headless Chromium,
-# then the end-to-end suite (Playwright driving Chromium against the real collector), which
+# Firefox ESR and WebKitGTK (wasm-bindgen-test), then the end-to-end suite (Playwright driving
+# Chromium against the real collector; engines.test.mjs runs a subset in Firefox and WebKit), which
 # also packs the npm package, builds the API reference (TypeDoc, warnings as errors), checks
 # docs/ against the shipped types (tests/e2e/docs.test.mjs) and builds and runs examples/.
 set -euo pipefail
@@ -59,12 +60,22 @@ web_tests() {
     run_web_binary "$(basename "$file" .rs)" || return 1
   done
 }
-CHROMEDRIVER=/usr/bin/chromedriver web_tests
+timed() { local t0=$SECONDS; "$@"; printf '[time] %s: %d s\n' "$*" $((SECONDS - t0)) >&2; }
+CHROMEDRIVER=/usr/bin/chromedriver timed web_tests
+
+step "browser tests of the shell in headless Firefox ESR (geckodriver)"
+GECKODRIVER="$(command -v geckodriver)" WASM_BINDGEN_TEST_WEBDRIVER_JSON=tests/support/webdriver-firefox.json \
+  timed web_tests
+
+step "browser tests of the shell in WebKitGTK (WebKitWebDriver + MiniBrowser under xvfb-run)"
+# wasm-bindgen-test-runner's Safari driver speaks W3C WebDriver with empty capabilities, which
+# WebKitWebDriver answers by starting MiniBrowser; it needs a display, hence xvfb-run.
+SAFARIDRIVER=/usr/bin/WebKitWebDriver timed xvfb-run -a bash -c "$(declare -f web_tests run_web_binary); web_tests"
 
 step "build the SDK package and the collector"
 bash scripts/build.sh
 cargo build -p sightline-collector --quiet
 bash scripts/bundle-size.sh
 
-step "end-to-end tests (Playwright + Chromium + collector)"
-node --test --test-concurrency=1 tests/e2e/
+step "end-to-end tests (Playwright + Chromium + collector; engines.test.mjs: Firefox ESR and WebKitGTK)"
+SIGHTLINE_REQUIRE_ENGINES=1 node --test --test-concurrency=1 tests/e2e/

@@ -102,9 +102,19 @@ impl Endpoint {
         let (url, init) = self.init(path, session, &JsValue::from_str(body), false).ok()?;
         // `keepalive` is not in web-sys's stable RequestInit.
         js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE).ok()?;
-        let window = web_sys::window()?;
-        Some(window.fetch_with_str_and_init(&url, &init))
+        start_fetch(&url, &init)
     }
+}
+
+/// `fetch(url, init)`, where a fetch that throws synchronously (a page's wrapper of `fetch`,
+/// or an engine refusing a keepalive body at once) is `None`, a network error, instead of
+/// an exception through the wasm frames, which would stop the unload path before it
+/// persists what it could not send.
+fn start_fetch(url: &str, init: &RequestInit) -> Option<js_sys::Promise> {
+    let global = js_sys::global();
+    let fetch: js_sys::Function =
+        js_sys::Reflect::get(&global, &JsValue::from_str("fetch")).ok()?.dyn_into().ok()?;
+    fetch.call2(&global, &JsValue::from_str(url), init).ok()?.dyn_into().ok()
 }
 
 /// Turns a `fetch` promise into an outcome.
@@ -125,10 +135,10 @@ pub async fn response_outcome(promise: js_sys::Promise) -> Outcome {
 }
 
 async fn fetch_outcome(url: &str, init: &RequestInit) -> Outcome {
-    let Some(window) = web_sys::window() else {
-        return Outcome::NetworkError;
-    };
-    response_outcome(window.fetch_with_str_and_init(url, init)).await
+    match start_fetch(url, init) {
+        Some(promise) => response_outcome(promise).await,
+        None => Outcome::NetworkError,
+    }
 }
 
 /// gzip through `CompressionStream`; `None` where the browser lacks it.

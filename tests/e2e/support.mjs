@@ -131,6 +131,32 @@ export async function waitFor(probe, { timeout = 15000, interval = 200, message 
   }
 }
 
+/** The ids of stored events tagged with `run`. */
+export async function storedIds(c, run) {
+  const events = await c.events(5000);
+  return events.filter((e) => e.data && e.data.run === run).map((e) => e.data.id);
+}
+
+/**
+ * Waits until `n` events tagged `run` are stored, lets late duplicates arrive for a moment,
+ * then asserts every one is stored exactly once. `nudge` (optional) runs between polls.
+ */
+export async function assertDeliveredOnce(c, run, n, { timeout = 15000, nudge } = {}) {
+  let ids = [];
+  await waitFor(async () => {
+    if (nudge) await nudge();
+    ids = await storedIds(c, run);
+    return ids.length >= n;
+  }, { timeout, interval: 300, message: () => `${n} events of run ${run} (stored: ${ids.length}, distinct: ${new Set(ids).size})` });
+  await new Promise((r) => setTimeout(r, 700));
+  ids = await storedIds(c, run);
+  const distinct = new Set(ids);
+  assert.equal(distinct.size, n, `distinct events stored for ${run}`);
+  assert.equal(ids.length, n, `events stored for ${run} (duplicates: ${ids.length - distinct.size})`);
+  for (let i = 0; i < n; i++) assert.ok(distinct.has(i), `event ${i} of ${run} stored`);
+  return ids.length;
+}
+
 /** The version in Cargo.toml's [package] (the npm package's too). */
 export function cargoVersion() {
   const toml = readFileSync(path.join(repo, "Cargo.toml"), "utf8");

@@ -10,7 +10,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { launchChromium, startCollector, waitFor } from "./support.mjs";
+import { assertDeliveredOnce, launchChromium, startCollector, waitFor } from "./support.mjs";
 
 const KEEPALIVE_LIMIT = 64 * 1024;
 const ANALYTICS = "/api/v1/analytics/events/batch";
@@ -67,32 +67,6 @@ function burst(page, run, n, pad = 300, from = 0) {
   return page.evaluate(({ run, n, pad, from }) => {
     for (let i = from; i < from + n; i++) window.sl.track("burst", { run, id: i, pad: "x".repeat(pad) });
   }, { run, n, pad, from });
-}
-
-/** The ids of stored events tagged with `run`. */
-async function storedIds(c, run) {
-  const events = await c.events(5000);
-  return events.filter((e) => e.data && e.data.run === run).map((e) => e.data.id);
-}
-
-/**
- * Waits until `n` events tagged `run` are stored, lets late duplicates arrive for a moment,
- * then asserts every one is stored exactly once. `nudge` (optional) runs between polls.
- */
-async function assertDeliveredOnce(c, run, n, { timeout = 15000, nudge } = {}) {
-  let ids = [];
-  await waitFor(async () => {
-    if (nudge) await nudge();
-    ids = await storedIds(c, run);
-    return ids.length >= n;
-  }, { timeout, interval: 300, message: () => `${n} events of run ${run} (stored: ${ids.length}, distinct: ${new Set(ids).size})` });
-  await new Promise((r) => setTimeout(r, 700));
-  ids = await storedIds(c, run);
-  const distinct = new Set(ids);
-  assert.equal(distinct.size, n, `distinct events stored for ${run}`);
-  assert.equal(ids.length, n, `events stored for ${run} (duplicates: ${ids.length - distinct.size})`);
-  for (let i = 0; i < n; i++) assert.ok(distinct.has(i), `event ${i} of ${run} stored`);
-  return ids.length;
 }
 
 /** What `recordUploads` saw (read from a live page of the same origin). */
