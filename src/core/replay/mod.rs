@@ -12,3 +12,4 @@ pub mod privacy;
 pub mod sampling;
 pub mod split;
 pub mod url;
+pub mod walk;

@@ -70,10 +70,15 @@ struct Added {
 /// The `data` of the Mutation event for one observer callback, or `None` when there is
 /// nothing to send.
 pub fn diff(records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
+    diff_after(Vec::new(), records, dom)
+}
+
+/// `diff`, with `removes` (`(parent id, id)` pairs the caller decided) sent first.
+pub fn diff_after(removes: Vec<(u32, u32)>, records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
     let mut roots: Vec<Handle> = Vec::new();
     let mut root_set: HashSet<Handle> = HashSet::new();
-    let mut removes: Vec<(u32, u32)> = Vec::new();
-    let mut removed_ids: HashSet<u32> = HashSet::new();
+    let mut removed_ids: HashSet<u32> = removes.iter().map(|&(_, id)| id).collect();
+    let mut removes = removes;
     let mut texts: Vec<Handle> = Vec::new();
     let mut text_set: HashSet<Handle> = HashSet::new();
     let mut attributes: Vec<(Handle, Vec<String>)> = Vec::new();

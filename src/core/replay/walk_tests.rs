@@ -1,0 +1,671 @@
+//! The sliced walk against a small DOM that the tests change between every chunk, and a
+//! strict player that rebuilds the recording: the rebuilt tree must be the DOM as it is
+//! at the end, with no id written twice and every mutation referring to nodes the
+//! player has.
+
+use super::*;
+use crate::core::replay::mirror::Mirror;
+use crate::core::replay::mutation::diff;
+use crate::core::replay::node::push_str_literal;
+use serde_json::Value;
+
+#[derive(Default, Clone)]
+struct FakeNode {
+    tag: Option<String>, // None: a text node
+    text: String,
+    attributes: Vec<(String, String)>,
+    parent: Option<Handle>,
+    children: Vec<Handle>,
+    id: Option<u32>,
+    blocked: bool,
+}
+
+#[derive(Default)]
+struct Page {
+    nodes: Vec<FakeNode>,
+    /// MutationObserver records since the last delivery.
+    records: Vec<Record>,
+    mirror: Mirror,
+}
+
+impl Page {
+    fn element(&mut self, tag: &str) -> Handle {
+        self.nodes.push(FakeNode { tag: Some(tag.into()), ..Default::default() });
+        (self.nodes.len() - 1) as Handle
+    }
+
+    fn text(&mut self, text: &str) -> Handle {
+        self.nodes.push(FakeNode { text: text.into(), ..Default::default() });
+        (self.nodes.len() - 1) as Handle
+    }
+
+    fn append(&mut self, parent: Handle, child: Handle) {
+        self.nodes[parent as usize].children.push(child);
+        self.nodes[child as usize].parent = Some(parent);
+    }
+
+    /// `parent.insertBefore(child, before)`, with the records a browser gives.
+    fn insert(&mut self, parent: Handle, child: Handle, before: Option<Handle>) {
+        if self.nodes[child as usize].parent.is_some() {
+            self.remove(child);
+        }
+        let children = &mut self.nodes[parent as usize].children;
+        let at = before.and_then(|b| children.iter().position(|&c| c == b)).unwrap_or(children.len());
+        children.insert(at, child);
+        self.nodes[child as usize].parent = Some(parent);
+        self.records.push(Record::ChildList { target: parent, added: vec![child], removed: vec![] });
+    }
+
+    fn remove(&mut self, child: Handle) {
+        let parent = self.nodes[child as usize].parent.take().unwrap();
+        self.nodes[parent as usize].children.retain(|&c| c != child);
+        self.records.push(Record::ChildList { target: parent, added: vec![], removed: vec![child] });
+    }
+
+    fn set_text(&mut self, node: Handle, text: &str) {
+        self.nodes[node as usize].text = text.into();
+        self.records.push(Record::CharacterData { target: node });
+    }
+
+    fn set_attribute(&mut self, node: Handle, name: &str, value: Option<&str>) {
+        let attributes = &mut self.nodes[node as usize].attributes;
+        attributes.retain(|(n, _)| n != name);
+        if let Some(v) = value {
+            attributes.push((name.into(), v.into()));
+        }
+        self.records.push(Record::Attribute { target: node, name: name.into() });
+    }
+
+    fn connected(&self, node: Handle) -> bool {
+        let mut at = node;
+        loop {
+            if at == 0 {
+                return true;
+            }
+            match self.nodes[at as usize].parent {
+                Some(p) => at = p,
+                None => return false,
+            }
+        }
+    }
+
+    fn is_ancestor(&self, ancestor: Handle, node: Handle) -> bool {
+        let mut at = Some(node);
+        while let Some(n) = at {
+            if n == ancestor {
+                return true;
+            }
+            at = self.nodes[n as usize].parent;
+        }
+        false
+    }
+
+    fn is_leaf(&self, node: Handle) -> bool {
+        let n = &self.nodes[node as usize];
+        n.tag.is_none() || n.blocked
+    }
+
+    /// The node's JSON without children (`"childNodes":[` left open when `open`).
+    fn write(&self, node: Handle, id: u32, open: bool, out: &mut String) {
+        let n = &self.nodes[node as usize];
+        out.push_str("{\"id\":");
+        out.push_str(&id.to_string());
+        match &n.tag {
+            None => {
+                out.push_str(",\"type\":3,\"textContent\":");
+                push_str_literal(out, &n.text);
+                out.push('}');
+            }
+            Some(tag) => {
+                out.push_str(",\"type\":2,\"tagName\":");
+                push_str_literal(out, tag);
+                out.push_str(",\"attributes\":{");
+                // A blocked element is a placeholder: no attributes (nor changes to them).
+                let attributes = if n.blocked { &[][..] } else { &n.attributes[..] };
+                for (i, (name, value)) in attributes.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    push_str_literal(out, name);
+                    out.push(':');
+                    push_str_literal(out, value);
+                }
+                out.push_str("},\"childNodes\":[");
+                if !open {
+                    out.push_str("]}");
+                }
+            }
+        }
+    }
+
+    fn id_for(&mut self, node: Handle) -> u32 {
+        let known = self.nodes[node as usize].id;
+        let (id, _) = self.mirror.id_for(known);
+        self.nodes[node as usize].id = Some(id);
+        id
+    }
+
+    fn read_root(&mut self) -> ReadNode<()> {
+        let id = self.id_for(0);
+        let mut json = String::new();
+        self.write(0, id, true, &mut json);
+        let handles = self.nodes[0].children.clone();
+        let shadow_from = handles.len();
+        ReadNode { id, json, children: Some(Children { context: (), handles, shadow_from }) }
+    }
+
+    /// The page as the player should have it: `(tag or #text, attributes sorted, text, children)`.
+    fn tree(&self, node: Handle) -> Value {
+        let n = &self.nodes[node as usize];
+        let mut attributes = if n.blocked { vec![] } else { n.attributes.clone() };
+        attributes.sort();
+        let children: Vec<Value> =
+            if n.blocked { vec![] } else { n.children.iter().map(|&c| self.tree(c)).collect() };
+        serde_json::json!([n.tag.clone().unwrap_or("#text".into()), attributes, n.text, children])
+    }
+}
+
+impl WalkDom for Page {
+    type Context = ();
+    fn read(
+        &mut self,
+        parent: Handle,
+        _: &(),
+        _shadow: bool,
+        nodes: &[Handle],
+        was_read: &dyn Fn(u32) -> bool,
+        out: &mut Vec<Read<()>>,
+    ) {
+        for &node in nodes {
+            if self.nodes[node as usize].parent != Some(parent) {
+                out.push(Read::Gone);
+                continue;
+            }
+            if self.nodes[node as usize].id.is_some_and(was_read) {
+                out.push(Read::Again);
+                continue;
+            }
+            let id = self.id_for(node);
+            let leaf = self.is_leaf(node);
+            let mut json = String::new();
+            self.write(node, id, !leaf, &mut json);
+            let children = (!leaf).then(|| {
+                let handles = self.nodes[node as usize].children.clone();
+                let shadow_from = handles.len();
+                Children { context: (), handles, shadow_from }
+            });
+            out.push(Read::Node(ReadNode { id, json, children }));
+        }
+    }
+}
+
+impl MutationDom for Page {
+    fn id_of(&mut self, node: Handle) -> Option<u32> {
+        self.nodes[node as usize].id
+    }
+    fn parent_of(&mut self, node: Handle) -> Option<Handle> {
+        self.nodes[node as usize].parent
+    }
+    fn next_sibling_of(&mut self, node: Handle) -> Option<Handle> {
+        let parent = self.nodes[node as usize].parent?;
+        let siblings = &self.nodes[parent as usize].children;
+        let at = siblings.iter().position(|&c| c == node)?;
+        siblings.get(at + 1).copied()
+    }
+    fn recorded_children_of(&mut self, node: Handle) -> Vec<Handle> {
+        if self.is_leaf(node) {
+            return vec![];
+        }
+        self.nodes[node as usize].children.clone()
+    }
+    fn is_connected(&mut self, node: Handle) -> bool {
+        self.connected(node)
+    }
+    /// Blocked by itself or an ancestor, as the privacy rule answers.
+    fn is_blocked(&mut self, node: Handle) -> bool {
+        let mut at = Some(node);
+        while let Some(n) = at {
+            if self.nodes[n as usize].blocked {
+                return true;
+            }
+            at = self.nodes[n as usize].parent;
+        }
+        false
+    }
+    fn serialize_shallow(&mut self, node: Handle, out: &mut String) -> Option<u32> {
+        let id = self.id_for(node);
+        self.write(node, id, false, out);
+        Some(id)
+    }
+    fn text_value(&mut self, node: Handle) -> Option<String> {
+        // Inside a region blocked after it was recorded: nothing (as the shell does).
+        (!self.is_blocked(node)).then(|| self.nodes[node as usize].text.clone())
+    }
+    fn attribute_change(&mut self, node: Handle, name: &str) -> AttributeChange {
+        match self.nodes[node as usize].attributes.iter().find(|(n, _)| n == name) {
+            Some((_, v)) => AttributeChange::Value(v.clone()),
+            None => AttributeChange::Removed,
+        }
+    }
+}
+
+/// rrweb's player, strict: every reference must resolve.
+#[derive(Default)]
+struct Player {
+    nodes: HashMap<u64, PlayerNode>,
+    root: u64,
+}
+
+#[derive(Clone)]
+struct PlayerNode {
+    tag: String,
+    attributes: Vec<(String, String)>,
+    text: String,
+    children: Vec<u64>,
+    parent: Option<u64>,
+}
+
+impl Player {
+    fn build(&mut self, node: &Value, parent: Option<u64>) -> Result<u64, String> {
+        let id = node["id"].as_u64().ok_or("a node without an id")?;
+        let tag = match node["type"].as_u64() {
+            Some(3) => "#text".to_string(),
+            _ => node["tagName"].as_str().unwrap_or("#document").to_string(),
+        };
+        let attributes = node["attributes"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default();
+        let text = node["textContent"].as_str().unwrap_or_default().to_string();
+        if self.nodes.contains_key(&id) {
+            return Err(format!("id {id} twice"));
+        }
+        self.nodes.insert(id, PlayerNode { tag, attributes, text, children: vec![], parent });
+        let mut children = vec![];
+        for child in node["childNodes"].as_array().into_iter().flatten() {
+            children.push(self.build(child, Some(id))?);
+        }
+        self.nodes.get_mut(&id).unwrap().children = children;
+        Ok(id)
+    }
+
+    fn forget(&mut self, id: u64) {
+        if let Some(node) = self.nodes.remove(&id) {
+            for child in node.children {
+                self.forget(child);
+            }
+        }
+    }
+
+    /// Applies a Mutation event. `strict`: a remove from a parent the player does not
+    /// have is an error too (rrweb's player skips it with a warning, which the diff
+    /// after the walk relies on when a removed subtree also lost a child in the batch).
+    fn apply(&mut self, data: &Value, strict: bool) -> Result<(), String> {
+        for remove in data["removes"].as_array().unwrap() {
+            let (parent, id) = (remove["parentId"].as_u64().unwrap(), remove["id"].as_u64().unwrap());
+            if !strict && !self.nodes.contains_key(&parent) {
+                continue;
+            }
+            let p = self.nodes.get_mut(&parent).ok_or(format!("remove from unknown parent {parent}"))?;
+            let at = p
+                .children
+                .iter()
+                .position(|&c| c == id)
+                .ok_or(format!("remove {id}: not a child of {parent}"))?;
+            p.children.remove(at);
+            self.forget(id);
+        }
+        // rrweb's player puts an add whose parent or next sibling it does not have yet
+        // in a queue and retries it after the others (the diff after the walk relies on
+        // it when a node is moved in front of one moved in the same batch).
+        let mut queue: Vec<&Value> = data["adds"].as_array().unwrap().iter().collect();
+        loop {
+            let ready = |add: &&Value| {
+                self.nodes.contains_key(&add["parentId"].as_u64().unwrap())
+                    && add["nextId"].as_u64().is_none_or(|next| self.nodes.contains_key(&next))
+            };
+            let Some(at) = queue.iter().position(|add| strict || ready(add)) else { break };
+            let add = queue.remove(at);
+            let parent = add["parentId"].as_u64().unwrap();
+            if !self.nodes.contains_key(&parent) {
+                return Err(format!("add under unknown parent {parent}"));
+            }
+            let id = self.build(&add["node"], Some(parent))?;
+            let siblings = &mut self.nodes.get_mut(&parent).unwrap().children;
+            match add["nextId"].as_u64() {
+                Some(next) => {
+                    let at = siblings
+                        .iter()
+                        .position(|&c| c == next)
+                        .ok_or(format!("add {id}: next {next} not under {parent}"))?;
+                    siblings.insert(at, id);
+                }
+                None => siblings.push(id),
+            }
+        }
+        for text in data["texts"].as_array().unwrap() {
+            let id = text["id"].as_u64().unwrap();
+            self.nodes.get_mut(&id).ok_or(format!("text of unknown {id}"))?.text =
+                text["value"].as_str().unwrap().into();
+        }
+        for change in data["attributes"].as_array().unwrap() {
+            let id = change["id"].as_u64().unwrap();
+            let node = self.nodes.get_mut(&id).ok_or(format!("attributes of unknown {id}"))?;
+            for (name, value) in change["attributes"].as_object().unwrap() {
+                node.attributes.retain(|(n, _)| n != name);
+                if let Some(v) = value.as_str() {
+                    node.attributes.push((name.clone(), v.into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tree(&self, id: u64) -> Value {
+        let n = &self.nodes[&id];
+        let mut attributes = n.attributes.clone();
+        attributes.sort();
+        let children: Vec<Value> = n.children.iter().map(|&c| self.tree(c)).collect();
+        serde_json::json!([n.tag, attributes, n.text, children])
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// A page of `sections` sections, each a few nested elements with text.
+fn page(sections: usize) -> Page {
+    let mut page = Page::default();
+    let document = page.element("#document");
+    let html = page.element("html");
+    page.append(document, html);
+    let body = page.element("body");
+    page.append(html, body);
+    for i in 0..sections {
+        let section = page.element("section");
+        page.append(body, section);
+        let heading = page.element("h2");
+        page.append(section, heading);
+        let text = page.text(&format!("Section {i}"));
+        page.append(heading, text);
+        let list = page.element("ul");
+        page.append(section, list);
+        for j in 0..3 {
+            let item = page.element("li");
+            page.append(list, item);
+            let text = page.text(&format!("item {i}.{j}"));
+            page.append(item, text);
+        }
+        if i % 5 == 4 {
+            page.nodes[section as usize].blocked = true;
+        }
+    }
+    page
+}
+
+/// One random change, anywhere in the page (walked or not; in blocked regions too when
+/// `blocked`: the diff after the walk, as rrweb's, is not exact about nodes moved out of
+/// a blocked region, which is not what these tests are about).
+fn mutate(page: &mut Page, rng: &mut Rng, serial: &mut u32, blocked: bool) {
+    let ok = |page: &mut Page, n: Handle| page.connected(n) && (blocked || !page.is_blocked(n));
+    let connected: Vec<Handle> = (1..page.nodes.len() as Handle).filter(|&n| ok(page, n)).collect();
+    let containers: Vec<Handle> =
+        (1..page.nodes.len() as Handle).filter(|&n| ok(page, n) && !page.is_leaf(n)).collect();
+    *serial += 1;
+    let pick = |rng: &mut Rng, from: &[Handle]| from[rng.below(from.len())];
+    match rng.below(7) {
+        0 | 1 => {
+            // A new element with text, or a new text node.
+            let parent = pick(rng, &containers);
+            let node = if rng.below(2) == 0 {
+                let e = page.element("p");
+                let t = page.text(&format!("new {serial}"));
+                page.append(e, t);
+                e
+            } else {
+                page.text(&format!("t{serial}"))
+            };
+            let siblings = page.nodes[parent as usize].children.clone();
+            let before =
+                (!siblings.is_empty() && rng.below(3) > 0).then(|| siblings[rng.below(siblings.len())]);
+            page.insert(parent, node, before);
+        }
+        2 => {
+            let node = pick(rng, &connected);
+            if node > 2 {
+                page.remove(node);
+            }
+        }
+        3 | 4 => {
+            // A move: early to late parts and back.
+            let node = pick(rng, &connected);
+            let parent = pick(rng, &containers);
+            if node > 2 && !page.is_ancestor(node, parent) {
+                let siblings = page.nodes[parent as usize].children.clone();
+                let before = (!siblings.is_empty() && rng.below(2) == 0)
+                    .then(|| siblings[rng.below(siblings.len())])
+                    .filter(|&b| b != node);
+                page.insert(parent, node, before);
+            }
+        }
+        5 => {
+            let node = pick(rng, &connected);
+            if page.nodes[node as usize].tag.is_none() {
+                page.set_text(node, &format!("changed {serial}"));
+            } else if rng.below(3) == 0 {
+                page.set_attribute(node, "title", None);
+            } else {
+                page.set_attribute(node, "title", Some(&format!("v{serial}")));
+            }
+        }
+        _ => {
+            let node = pick(rng, &connected);
+            if page.nodes[node as usize].tag.is_some() {
+                page.set_attribute(node, "class", Some(&format!("c{serial}")));
+            }
+        }
+    }
+}
+
+/// Records the page with `changes` random changes after every chunk of `chunk` reads,
+/// then checks that the recording rebuilds the page as it is at the end.
+fn record_while_changing(seed: u64, sections: usize, chunk: usize, changes: usize) -> Result<(), String> {
+    let mut page = page(sections);
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let root = page.read_root();
+    let mut walk = SnapshotWalk::new(0, root, chunk);
+    let mut kept: Vec<Record> = Vec::new();
+    let mut serial = 0;
+    loop {
+        let done = walk.step(&mut page, &mut || false);
+        if done {
+            break;
+        }
+        for _ in 0..changes {
+            mutate(&mut page, &mut rng, &mut serial, true);
+        }
+        // The observer's callback: classify each record as it is delivered.
+        for record in std::mem::take(&mut page.records) {
+            let target = match &record {
+                Record::ChildList { target, .. }
+                | Record::Attribute { target, .. }
+                | Record::CharacterData { target } => *target,
+            };
+            if walk.keeps(page.nodes[target as usize].id) {
+                kept.push(record);
+            }
+        }
+    }
+    let snapshot: Value = serde_json::from_str(walk.json()).map_err(|e| format!("snapshot JSON: {e}"))?;
+    let mut player = Player::default();
+    player.root = player.build(&snapshot, None)?;
+    let moved = walk.moved_into().to_vec();
+    let catch_up = walk.catch_up(&kept, &moved, &mut page);
+    if let Some(data) = catch_up.clone() {
+        player
+            .apply(&serde_json::from_str(&data).map_err(|e| format!("catch-up JSON: {e}"))?, true)
+            .map_err(|e| {
+                format!("{e}\n  snapshot {}\n  catch-up {data}\n  page {}", walk.json(), page.tree(0))
+            })?;
+    }
+    // And the recording goes on: changes after the walk are diffed as usual.
+    for _ in 0..changes * 3 {
+        mutate(&mut page, &mut rng, &mut serial, false);
+    }
+    let records = std::mem::take(&mut page.records);
+    if let Some(data) = diff(&records, &mut page) {
+        player.apply(&serde_json::from_str(&data).unwrap(), false).map_err(|e| {
+            format!(
+                "after the walk: {e}\n  snapshot {}\n  catch-up {catch_up:?}\n  after {data}",
+                walk.json()
+            )
+        })?;
+    }
+    if player.tree(player.root) != page.tree(0) {
+        return Err(format!(
+            "replayed page differs:\n  replay {}\n  page   {}",
+            player.tree(player.root),
+            page.tree(0)
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_page_that_does_not_change_is_walked_in_slices_into_one_exact_snapshot() {
+    let mut page = page(6);
+    let root = page.read_root();
+    let mut walk = SnapshotWalk::new(0, root, 2);
+    let mut slices = 0;
+    while !walk.step(&mut page, &mut || false) {
+        slices += 1;
+    }
+    assert!(slices > 10, "{slices} slices");
+    let snapshot: Value = serde_json::from_str(walk.json()).unwrap();
+    let mut player = Player::default();
+    let root = player.build(&snapshot, None).unwrap();
+    assert_eq!(player.tree(root), page.tree(0));
+    // Pre-order ids, as a synchronous walk gives them: document 1, html 2, body 3, …
+    assert_eq!(snapshot["id"], 1);
+    assert_eq!(snapshot["childNodes"][0]["id"], 2);
+    assert_eq!(snapshot["childNodes"][0]["childNodes"][0]["id"], 3);
+    assert_eq!(snapshot["childNodes"][0]["childNodes"][0]["childNodes"][0]["id"], 4);
+    assert_eq!(walk.catch_up(&[], &[], &mut page), None);
+    assert_eq!(walk.nodes_read(), page.nodes.len() - 9, "all but the blocked section's 9 descendants");
+}
+
+#[test]
+fn records_about_parts_not_walked_yet_are_dropped_and_about_walked_parts_kept() {
+    let mut page = page(3);
+    let root = page.read_root();
+    let mut walk = SnapshotWalk::new(0, root, 1);
+    walk.step(&mut page, &mut || false); // read <html> only
+    let html = 1;
+    let body = 2;
+    assert!(walk.keeps(page.nodes[html as usize].id));
+    assert!(!walk.keeps(page.nodes[body as usize].id), "body is not read yet");
+    assert!(!walk.keeps(None), "a node without an id is new");
+}
+
+#[test]
+fn a_change_to_a_walked_part_is_sent_after_the_snapshot_and_one_to_an_unwalked_part_is_in_it() {
+    let mut page = page(4);
+    let root = page.read_root();
+    let mut walk = SnapshotWalk::new(0, root, 1);
+    // Read until the first section's heading text is read.
+    while page.nodes[5].id.is_none() {
+        walk.step(&mut page, &mut || false);
+    }
+    let first_text = 5; // "Section 0", read
+    let last_text = (page.nodes.len() - 1) as Handle; // in the last section, not read
+    assert_eq!(page.nodes[last_text as usize].id, None);
+    page.set_text(first_text, "walked, changed");
+    page.set_text(last_text, "unwalked, changed");
+    let mut kept = vec![];
+    for record in std::mem::take(&mut page.records) {
+        let Record::CharacterData { target } = record else { unreachable!() };
+        if walk.keeps(page.nodes[target as usize].id) {
+            kept.push(record);
+        }
+    }
+    assert_eq!(kept, vec![Record::CharacterData { target: first_text }]);
+    while !walk.step(&mut page, &mut || true) {}
+    assert!(walk.json().contains("unwalked, changed"));
+    assert!(
+        walk.json().contains("\"textContent\":\"Section 0\""),
+        "the walked text was read before the change"
+    );
+    let data: Value = serde_json::from_str(&walk.catch_up(&kept, &[], &mut page).unwrap()).unwrap();
+    assert_eq!(data["texts"][0]["value"], "walked, changed");
+    assert_eq!(data["adds"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_walked_node_moved_into_an_unwalked_part_is_written_once_and_moved_by_the_catch_up() {
+    let mut page = page(4);
+    let root = page.read_root();
+    let mut walk = SnapshotWalk::new(0, root, 1);
+    let first_section = 3;
+    while page.nodes[first_section as usize].id.is_none() {
+        walk.step(&mut page, &mut || false);
+    }
+    // Move the (read) first section into the last section's list, not read yet.
+    let last_list = (page.nodes.len() - 7) as Handle;
+    assert_eq!(page.nodes[last_list as usize].tag.as_deref(), Some("ul"));
+    assert_eq!(page.nodes[last_list as usize].id, None);
+    page.insert(last_list, first_section, None);
+    let kept: Vec<Record> = std::mem::take(&mut page.records)
+        .into_iter()
+        .filter(|r| {
+            let (Record::ChildList { target, .. }
+            | Record::Attribute { target, .. }
+            | Record::CharacterData { target }) = r;
+            walk.keeps(page.nodes[*target as usize].id)
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "the removal from <body> (read) is kept, the add to the unread list is not");
+    while !walk.step(&mut page, &mut || true) {}
+    assert_eq!(walk.moved_into(), &[last_list]);
+    let mut player = Player::default();
+    player.root = player.build(&serde_json::from_str(walk.json()).unwrap(), None).unwrap();
+    let moved = walk.moved_into().to_vec();
+    let data = walk.catch_up(&kept, &moved, &mut page).unwrap();
+    player.apply(&serde_json::from_str(&data).unwrap(), true).unwrap();
+    assert_eq!(player.tree(player.root), page.tree(0));
+}
+
+#[test]
+fn longest_increasing_keeps_the_most_children_in_place() {
+    let keep = longest_increasing(&[Some(0), Some(3), None, Some(1), Some(2), Some(4)]);
+    assert_eq!(keep, vec![true, false, false, true, true, true]);
+    assert_eq!(longest_increasing(&[]), Vec::<bool>::new());
+    assert_eq!(longest_increasing(&[Some(2), Some(1), Some(0)]).iter().filter(|&&k| k).count(), 1);
+}
+
+#[test]
+fn every_interleaving_of_one_change_per_read_rebuilds_the_page_exactly() {
+    for seed in 0..300 {
+        record_while_changing(seed, 8, 1, 1).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+}
+
+#[test]
+fn heavy_changes_between_slices_of_any_size_rebuild_the_page_exactly() {
+    for seed in 0..200 {
+        let chunk = 1 + (seed as usize % 4);
+        let changes = 1 + (seed as usize % 6);
+        record_while_changing(1000 + seed, 12, chunk, changes)
+            .unwrap_or_else(|e| panic!("seed {}, chunk {chunk}, {changes} changes: {e}", 1000 + seed));
+    }
+}
