@@ -160,9 +160,23 @@ impl ReplayDriver {
         self.shared.flush_pending();
     }
 
+    /// Whether the recorder is walking a full snapshot (in slices).
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.shared.recorder().is_some_and(|r| r.snapshot_in_progress())
+    }
+
+    /// Everything now (leaving the page): a full snapshot still being walked in slices
+    /// is completed in this task, then handed over with the rest.
+    fn flush_all(&self) {
+        if let Some(recorder) = self.shared.recorder() {
+            recorder.finish_snapshot();
+        }
+        self.shared.flush_pending();
+    }
+
     /// The page is being left: a replay still shorter than `minimumDurationMs` is not sent.
     pub fn unload(&self) {
-        self.shared.flush_pending();
+        self.flush_all();
         let _ = self.shared.controls.borrow_mut().handle_unload(now_ms());
     }
 

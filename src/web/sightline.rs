@@ -249,12 +249,24 @@ impl Sightline {
     #[wasm_bindgen(unchecked_return_type = "Promise<FlushResult>")]
     pub fn flush(&self) -> Result<js_sys::Promise, JsValue> {
         poison::check()?;
-        if let Some(replay) = self.replay() {
+        let replay = self.replay();
+        if let Some(replay) = &replay {
             replay.flush_pending();
         }
         let uploader = self.inner.uploader.clone();
         let consent = self.inner.consent.clone();
         Ok(promise(async move {
+            // A full snapshot still being walked goes on in slices (finishing it here
+            // would freeze the page); it is waited for, up to 10 s, and sent too.
+            if let Some(replay) = replay.filter(|r| r.snapshot_in_progress()) {
+                for _ in 0..2500 {
+                    gloo_timers::future::TimeoutFuture::new(4).await;
+                    if !replay.snapshot_in_progress() {
+                        break;
+                    }
+                }
+                replay.flush_pending();
+            }
             let (sent, pending) = uploader.flush_now().await;
             // Events kept while consent is pending are still to be sent.
             let pending = pending + consent.counts().0;

@@ -1,6 +1,7 @@
 //! Node ids. The shell keeps node → id in a JS `WeakMap` (Rust cannot hash DOM nodes);
 //! the `Mirror` decides what id a node gets: the one it already has (so a checkout
-//! reuses ids), or the next never-used one. Walks are pre-order, so a document gets
+//! reuses ids), or the next never-used one. A snapshot numbers the children of a node
+//! together when it reads them, so a document gets
 //! ids parent-before-children: Document 1, doctype 2, html 3…
 
 #[derive(Debug)]
@@ -30,6 +31,12 @@ impl Mirror {
                 (id, true)
             }
         }
+    }
+
+    /// Ids below `next` were given out by someone else (the JS reader, which numbers the
+    /// nodes of a chunk from `peek_next()` on).
+    pub fn reserve_until(&mut self, next: u32) {
+        self.next_id = self.next_id.max(next);
     }
 
     /// The id the next new node will get.

@@ -9,6 +9,7 @@ pub mod mirror;
 pub mod mutation;
 pub mod node;
 pub mod privacy;
+pub mod protocol;
 pub mod sampling;
 pub mod split;
 pub mod url;

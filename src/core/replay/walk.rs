@@ -19,11 +19,12 @@
 //!   children not in their written place are added), and kept attribute and text
 //!   changes carry their current values.
 //!
-//! Walk order: depth first, pre-order, children in document order (light DOM, then the
-//! open shadow root's), so ids come out as a synchronous walk would give them. The
+//! Walk order: depth first, children in document order (light DOM, then the open shadow
+//! root's). Siblings are read a chunk at a time, so they are numbered together, before
+//! the first one's children (ids are not in pre-order; nothing depends on that). The
 //! JSON is written as the walk goes; a node's opening is written when its parent's
-//! turn comes, which may be after its content was read (its siblings are read in
-//! chunks), and that is fine: changes after the read are kept either way.
+//! turn comes, which may be after its content was read, and that is fine: changes
+//! after the read are kept either way.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

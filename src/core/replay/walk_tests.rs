@@ -556,7 +556,7 @@ fn a_page_that_does_not_change_is_walked_in_slices_into_one_exact_snapshot() {
     let mut player = Player::default();
     let root = player.build(&snapshot, None).unwrap();
     assert_eq!(player.tree(root), page.tree(0));
-    // Pre-order ids, as a synchronous walk gives them: document 1, html 2, body 3, …
+    // Parents before children: document 1, html 2, body 3, its first section 4…
     assert_eq!(snapshot["id"], 1);
     assert_eq!(snapshot["childNodes"][0]["id"], 2);
     assert_eq!(snapshot["childNodes"][0]["childNodes"][0]["id"], 3);

@@ -5,6 +5,7 @@
 mod listeners;
 mod observer;
 mod serialize;
+mod snapshot;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,16 +19,18 @@ use crate::core::config::ReplayConfig;
 use crate::core::replay::controls::{StopReason, StormGuard, StormVerdict};
 use crate::core::replay::event::{self, envelope};
 use crate::core::replay::mirror::Mirror;
-use crate::core::replay::mutation::{attach_iframe_data, diff};
+use crate::core::replay::mutation::{attach_iframe_data, diff, Handle};
 use crate::core::replay::sampling::{
     InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
 };
 use crate::core::replay::split::split_snapshot;
+use crate::core::replay::walk::SnapshotWalk;
 use crate::web::listener::Listener;
 use crate::web::privacy::Privacy;
 use crate::web::util::now_ms;
-use observer::BatchDom;
-use serialize::Serializer;
+use observer::{host_or_self, BatchDom};
+use serialize::{id_in, sl_later, Serializer};
+use snapshot::{Inherited, Reader};
 
 /// Largest FullSnapshot event, in bytes of JSON; a larger snapshot is cut (see
 /// `core::replay::split`). A page's snapshot JSON gzips 10–20× (measured on the bench and
@@ -36,6 +39,10 @@ use serialize::Serializer;
 /// Only a snapshot that compresses less than 4:1 (mostly inline images) could still
 /// exceed the limit.
 const SNAPSHOT_EVENT_MAX_BYTES: usize = 4_000_000;
+
+/// Longest a slice of the full snapshot's walk runs before the page gets the main
+/// thread back (a frame at 60 Hz is 16 ms; the page's own work needs the rest).
+const SLICE_BUDGET_MS: f64 = 8.0;
 
 /// One rrweb event: `json` is the whole `{"type":…,"data":…,"timestamp":…}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +90,27 @@ struct State {
     /// Events produced while the state is borrowed; handed to the sink afterwards so
     /// that a sink may call back into the recorder.
     out: Vec<RecordedEvent>,
+    /// The full snapshot being walked, slice by slice.
+    snapshot: Option<SnapshotInProgress>,
+    /// Events produced while a snapshot is walked: they refer to it, so they follow it.
+    deferred: Vec<RecordedEvent>,
+    slice_callback: Option<Closure<dyn FnMut()>>,
+}
+
+/// A full snapshot in progress (`core::replay::walk`).
+struct SnapshotInProgress {
+    walk: SnapshotWalk<Inherited>,
+    /// The reader's nodes, by handle.
+    all: js_sys::Array,
+    /// Observer records about parts already read, for the catch-up.
+    kept: js_sys::Array,
+    /// The snapshot's events are stamped with the time it began: what happened during
+    /// the walk (deferred events, the catch-up) comes after it.
+    started_ms: u64,
+    meta: String,
+    scroll: (f64, f64),
+    iframes: Vec<(u32, Document)>,
+    slices: u32,
 }
 
 fn window() -> Result<web_sys::Window, JsValue> {
@@ -123,6 +151,9 @@ impl Recorder {
                 storm: StormGuard::new(config.mutation_limit),
                 stop_reason: None,
                 out: Vec::new(),
+                snapshot: None,
+                deferred: Vec::new(),
+                slice_callback: None,
             }),
         });
         if document.ready_state() == "loading" {
@@ -142,6 +173,21 @@ impl Recorder {
                 shared.full_snapshot(state);
             }
         });
+    }
+
+    /// Completes a full snapshot still being walked, in this task (the page is being
+    /// left, or the host asked for everything now).
+    pub fn finish_snapshot(&self) {
+        self.shared.with_state(|shared, state| {
+            if state.snapshot.is_some() {
+                shared.continue_snapshot(state, f64::INFINITY);
+            }
+        });
+    }
+
+    /// Whether a full snapshot is being walked.
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.shared.state.try_borrow().is_ok_and(|state| state.snapshot.is_some())
     }
 
     /// Flushes pending sampled mouse moves etc. into the sink (before an upload / unload).
@@ -189,11 +235,14 @@ impl Recorder {
             if state.recording && !state.stopped {
                 shared.flush_state(state);
                 let data = event::custom_data(tag, payload_json);
-                state.out.push(RecordedEvent {
-                    timestamp_ms: at_ms,
-                    event_type: event::CUSTOM,
-                    json: envelope(event::CUSTOM, &data, at_ms),
-                });
+                Shared::push(
+                    state,
+                    RecordedEvent {
+                        timestamp_ms: at_ms,
+                        event_type: event::CUSTOM,
+                        json: envelope(event::CUSTOM, &data, at_ms),
+                    },
+                );
             }
         });
     }
@@ -211,6 +260,7 @@ impl Drop for Recorder {
         if let Ok(mut state) = self.shared.state.try_borrow_mut() {
             state.observer_callback = None;
             state.timer_callback = None;
+            state.slice_callback = None;
         }
     }
 }
@@ -240,6 +290,9 @@ impl Shared {
     fn halt(state: &mut State) {
         state.stopped = true;
         state.recording = false;
+        // A snapshot not finished is not sent, nor what refers to it.
+        state.snapshot = None;
+        state.deferred.clear();
         if let Some(observer) = state.observer.take() {
             observer.disconnect();
         }
@@ -249,12 +302,28 @@ impl Shared {
         }
     }
 
+    /// Queues an event for the sink (after the snapshot being walked, if any).
+    fn push(state: &mut State, event: RecordedEvent) {
+        if state.snapshot.is_some() {
+            state.deferred.push(event);
+        } else {
+            state.out.push(event);
+        }
+    }
+
     fn emit(state: &mut State, event_type: u8, data: &str) {
         let now = now_ms();
+        Self::push(
+            state,
+            RecordedEvent { timestamp_ms: now, event_type, json: envelope(event_type, data, now) },
+        );
+    }
+
+    fn emit_at(state: &mut State, event_type: u8, data: &str, at_ms: u64) {
         state.out.push(RecordedEvent {
-            timestamp_ms: now,
+            timestamp_ms: at_ms,
             event_type,
-            json: envelope(event_type, data, now),
+            json: envelope(event_type, data, at_ms),
         });
     }
 
@@ -294,6 +363,16 @@ impl Shared {
                 shared.with_state(|shared, state| shared.on_timer(state));
             }
         }));
+        let weak = Rc::downgrade(self);
+        state.slice_callback = Some(Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.with_state(|shared, state| {
+                    if state.snapshot.is_some() {
+                        shared.continue_snapshot(state, SLICE_BUDGET_MS);
+                    }
+                });
+            }
+        }));
         state.observer = MutationObserver::new(callback.as_ref().unchecked_ref()).ok();
         state.observer_callback = Some(callback);
         state.recording = true;
@@ -312,42 +391,142 @@ impl Shared {
         }
     }
 
-    /// Meta + FullSnapshot (+ the attach events of same-origin iframes).
+    /// Starts a full snapshot (Meta + FullSnapshot, then the attach events of
+    /// same-origin iframes), walked in slices of at most `SLICE_BUDGET_MS`; nothing when
+    /// one is being walked already.
     fn full_snapshot(self: &Rc<Self>, state: &mut State) {
+        if state.snapshot.is_some() {
+            return;
+        }
         let (Ok(window), Some(document)) = (window(), document()) else { return };
         if let Some(observer) = &state.observer {
-            // Records from before the snapshot describe changes it already contains.
+            // Records from before the snapshot describe changes it will contain.
             let _ = observer.take_records();
         }
+        // From here on, a change to a part the walk has read is kept for the catch-up.
+        Self::observe(state, &document);
         let href = window.location().href().unwrap_or_default();
         let width = window.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
         let height = window.inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
         state.viewport.reset(width, height);
-        let mut json = String::with_capacity(64 * 1024);
-        let (iframes, shadow_roots) = {
+        let scroll = (window.scroll_y().unwrap_or(0.0), window.scroll_x().unwrap_or(0.0));
+        let all = js_sys::Array::new();
+        let (walk, iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror);
-            serializer.serialize_document(&document, false, false, &mut json);
-            (serializer.iframes, serializer.shadow_roots)
+            serializer.all = all.clone();
+            let walk = Reader { serializer: &mut serializer }.start(&document, false, false);
+            (walk, serializer.iframes, serializer.shadow_roots)
         };
-        let top = window.scroll_y().unwrap_or(0.0);
-        let left = window.scroll_x().unwrap_or(0.0);
-        Self::emit(state, event::META, &event::meta_data(&href, width, height));
-        // A snapshot too large for one event (a page of 100k elements is tens of MB of
-        // JSON) is sent as the top of the tree, then Mutation events adding the body.
-        match split_snapshot(&json, SNAPSHOT_EVENT_MAX_BYTES) {
-            None => Self::emit(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&json, top, left)),
-            Some((top_json, adds)) => {
-                Self::emit(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&top_json, top, left));
-                for data in adds {
-                    Self::emit_incremental(state, &data);
-                }
-            }
-        }
-        Self::observe(state, &document);
+        let Some(walk) = walk else { return };
         for root in &shadow_roots {
             Self::observe(state, root);
         }
-        self.attach_iframes(state, iframes);
+        state.snapshot = Some(SnapshotInProgress {
+            walk,
+            all,
+            kept: js_sys::Array::new(),
+            started_ms: now_ms(),
+            meta: event::meta_data(&href, width, height),
+            scroll,
+            iframes,
+            slices: 0,
+        });
+        self.continue_snapshot(state, SLICE_BUDGET_MS);
+    }
+
+    /// Walks the snapshot on for at most `budget_ms`, then schedules the next slice, or
+    /// sends the snapshot when the walk is done.
+    fn continue_snapshot(self: &Rc<Self>, state: &mut State, budget_ms: f64) {
+        let deadline = js_sys::Date::now() + budget_ms;
+        let Some(progress) = state.snapshot.as_mut() else { return };
+        progress.slices += 1;
+        let (done, iframes, shadow_roots) = {
+            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
+            serializer.all = progress.all.clone();
+            let done = progress
+                .walk
+                .step(&mut Reader { serializer: &mut serializer }, &mut || js_sys::Date::now() < deadline);
+            (done, serializer.iframes, serializer.shadow_roots)
+        };
+        progress.iframes.extend(iframes);
+        for root in &shadow_roots {
+            Self::observe(state, root);
+        }
+        if done {
+            self.send_snapshot(state);
+        } else if let Some(callback) = &state.slice_callback {
+            sl_later(callback.as_ref().unchecked_ref());
+        }
+    }
+
+    /// The walk is done: Meta, FullSnapshot (cut when too large), the catch-up, the
+    /// events deferred during the walk, then the iframes.
+    fn send_snapshot(self: &Rc<Self>, state: &mut State) {
+        if let Some(observer) = &state.observer {
+            let records = observer.take_records();
+            Self::keep_records(state, &records);
+        }
+        let Some(mut progress) = state.snapshot.take() else { return };
+        let Some(document) = document() else { return };
+        let at = progress.started_ms;
+        let json = progress.walk.take_json();
+        let (top, left) = progress.scroll;
+        Self::emit_at(state, event::META, &progress.meta, at);
+        // A snapshot too large for one event (a page of 100k elements is tens of MB of
+        // JSON) is sent as the top of the tree, then Mutation events adding the body.
+        match split_snapshot(&json, SNAPSHOT_EVENT_MAX_BYTES) {
+            None => {
+                Self::emit_at(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&json, top, left), at)
+            }
+            Some((top_json, adds)) => {
+                Self::emit_at(
+                    state,
+                    event::FULL_SNAPSHOT,
+                    &event::full_snapshot_data(&top_json, top, left),
+                    at,
+                );
+                for data in adds {
+                    Self::emit_at(state, event::INCREMENTAL_SNAPSHOT, &data, at);
+                }
+            }
+        }
+        drop(json);
+        // The catch-up: what changed in the parts read before the walk ended.
+        let (data, iframes, shadow_roots) = {
+            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
+            serializer.for_mutation = true;
+            let mut dom = BatchDom::new(&mut serializer, &document);
+            let records = dom.records(&progress.kept);
+            let moved: Vec<Handle> = progress
+                .walk
+                .moved_into()
+                .iter()
+                .map(|&h| dom.handle_of(progress.all.get(h).unchecked_into()))
+                .collect();
+            let data = progress.walk.catch_up(&records, &moved, &mut dom);
+            (data, serializer.iframes, serializer.shadow_roots)
+        };
+        if let Some(data) = data {
+            Self::emit_at(state, event::INCREMENTAL_SNAPSHOT, &data, at);
+        }
+        let deferred = std::mem::take(&mut state.deferred);
+        state.out.extend(deferred);
+        for root in &shadow_roots {
+            Self::observe(state, root);
+        }
+        progress.iframes.extend(iframes);
+        self.attach_iframes(state, progress.iframes);
+    }
+
+    /// During a walk: keeps the records about parts already read (the rest the walk sees).
+    fn keep_records(state: &mut State, records: &js_sys::Array) {
+        let Some(progress) = state.snapshot.as_mut() else { return };
+        for record in records.iter() {
+            let Some(target) = record.unchecked_ref::<web_sys::MutationRecord>().target() else { continue };
+            if progress.walk.keeps(id_in(&state.ids, &host_or_self(target))) {
+                progress.kept.push(&record);
+            }
+        }
     }
 
     /// Sends each readable iframe's document as an `isAttachIframe` mutation, unless the
@@ -360,12 +539,12 @@ impl Shared {
             if verdict.blocked {
                 continue;
             }
-            let mut json = String::new();
-            let (iframes, shadow_roots) = {
+            let (json, iframes, shadow_roots) = {
                 let mut serializer = self.serializer(&state.ids, &mut state.mirror);
-                serializer.serialize_document(&document, true, verdict.mask_text, &mut json);
-                (serializer.iframes, serializer.shadow_roots)
+                let json = snapshot::walk_whole(&mut serializer, &document, verdict.mask_text);
+                (json, serializer.iframes, serializer.shadow_roots)
             };
+            let Some(json) = json else { continue };
             Self::emit_incremental(state, &attach_iframe_data(iframe_id, &json));
             Self::observe(state, &document);
             for root in &shadow_roots {
@@ -380,6 +559,10 @@ impl Shared {
     /// per 10 s), and one that goes on stops the recorder.
     fn process_records(self: &Rc<Self>, state: &mut State, records: &js_sys::Array) {
         if !state.recording || records.length() == 0 {
+            return;
+        }
+        if state.snapshot.is_some() {
+            Self::keep_records(state, records);
             return;
         }
         match state.storm.handle_batch(now_ms(), records.length() as usize) {

@@ -49,7 +49,7 @@ struct Slot {
 }
 
 /// The host when `node` is a shadow root, else `node`.
-fn host_or_self(node: Node) -> Node {
+pub fn host_or_self(node: Node) -> Node {
     if node.node_type() == FRAGMENT_NODE {
         if let Ok(host) = js_sys::Reflect::get(&node, &JsValue::from_str("host")) {
             if host.is_object() {
@@ -64,6 +64,11 @@ impl<'s, 'a> BatchDom<'s, 'a> {
     pub fn new(serializer: &'s mut Serializer<'a>, main: &'s Document) -> Self {
         let all = serializer.all.clone();
         Self { serializer, main, all, handles: Map::new(), slots: Vec::new(), main_base: None }
+    }
+
+    /// The handle of `node` in this batch.
+    pub fn handle_of(&mut self, node: Node) -> Handle {
+        self.handle(node)
     }
 
     fn handle(&mut self, node: Node) -> Handle {
