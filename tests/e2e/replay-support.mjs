@@ -148,11 +148,15 @@ export async function assertReplayMatchesIn(browser, origin, name, events, live)
  * Replays `events` as rrweb's player would apply them, on a model of its node mirror
  * (id → parent id), and asserts every id they use refers to a node the player has:
  * no id twice in a FullSnapshot; each Mutation's removes name a node known at that point
- * (or one whose parent is removed in the same event, which the player skips) under the
- * parent they say; adds go under a known parent (possibly added later in the same
- * event, as the player queues them), before a known `nextId` of that parent, and never
- * re-add an id the mirror already has (a node recorded twice); texts, attributes, inputs
- * and scrolls name known nodes. Events are taken in timestamp order, as the player does.
+ * under the parent they say; adds go under a known parent (possibly added later in the
+ * same event, as the player queues them), before a known `nextId` of that parent, and
+ * never re-add an id the mirror has in the document (a node recorded twice); texts,
+ * attributes, inputs and scrolls name known nodes. Events are taken in timestamp order,
+ * as the player does.
+ *
+ * Like the player's mirror, a removed node takes its light-DOM subtree out of the mirror
+ * but not its shadow root's children (`isShadow`): those stay, detached (counted in
+ * `detached` when an event refers to them), and an add of one of them is no duplicate.
  * Returns counts. `context` (e.g. the seed) goes into every failure message.
  */
 export function checkNodeIds(events, name, context = "") {
@@ -160,32 +164,51 @@ export function checkNodeIds(events, name, context = "") {
   const sorted = events.map((e, i) => [e, i]).sort((a, b) => a[0].timestamp - b[0].timestamp);
   let parents = null; // id → parent id (0 for the document)
   let children = null; // id → Set of child ids
-  const counts = { snapshots: 0, snapshotNodes: 0, mutations: 0, adds: 0, removes: 0, texts: 0, attributes: 0, inputs: 0 };
+  let shadow = null; // ids of nodes serialized with isShadow
+  let detached = null; // ids the player keeps though their host was removed
+  const counts = { snapshots: 0, snapshotNodes: 0, mutations: 0, adds: 0, removes: 0, texts: 0, attributes: 0, inputs: 0, detached: 0 };
+  const known = (id) => parents.has(id) || detached.has(id);
+  const note = (id) => { if (detached.has(id)) counts.detached += 1; };
   const dropSubtree = (id) => {
-    const stack = [id];
+    const stack = [[id, false]];
     while (stack.length) {
-      const n = stack.pop();
-      for (const c of children.get(n) ?? []) stack.push(c);
-      children.delete(n);
+      const [n, keep] = stack.pop();
+      // A host's shadow children (and theirs) stay in the player's mirror, detached.
+      for (const c of children.get(n) ?? []) stack.push([c, keep || shadow.has(c)]);
+      if (keep) {
+        detached.set(n, parents.get(n));
+      } else {
+        children.delete(n);
+      }
       parents.delete(n);
     }
   };
-  const link = (id, parentId) => {
+  const link = (id, parentId, isShadow) => {
+    if (detached.has(id)) {
+      // The player takes the detached node back; its detached children stay detached.
+      children.get(detached.get(id))?.delete(id);
+      detached.delete(id);
+    }
     parents.set(id, parentId);
     if (!children.has(id)) children.set(id, new Set());
     if (parentId) children.get(parentId).add(id);
+    if (isShadow) shadow.add(id);
+    else shadow.delete(id);
   };
+  const parentOf = (id) => (parents.has(id) ? parents.get(id) : detached.get(id));
   for (const [e, i] of sorted) {
     if (e.type === 2) {
       counts.snapshots += 1;
       parents = new Map();
       children = new Map();
+      shadow = new Set();
+      detached = new Map();
       const stack = [[e.data.node, 0]];
       while (stack.length) {
         const [node, parentId] = stack.pop();
         assert.ok(Number.isInteger(node.id) && node.id > 0, where(i, `a FullSnapshot node without a valid id: ${JSON.stringify(node).slice(0, 200)}`));
         assert.ok(!parents.has(node.id), where(i, `id ${node.id} appears twice in the FullSnapshot`));
-        link(node.id, parentId);
+        link(node.id, parentId, node.isShadow === true);
         counts.snapshotNodes += 1;
         for (const c of node.childNodes ?? []) stack.push([c, node.id]);
       }
@@ -196,7 +219,7 @@ export function checkNodeIds(events, name, context = "") {
     const d = e.data;
     if (d.source === 5 || d.source === 3) {
       counts.inputs += d.source === 5 ? 1 : 0;
-      assert.ok(parents.has(d.id), where(i, `${d.source === 5 ? "Input" : "Scroll"} names node ${d.id}, which the player does not have`));
+      assert.ok(known(d.id), where(i, `${d.source === 5 ? "Input" : "Scroll"} names node ${d.id}, which the player does not have`));
       continue;
     }
     if (d.source !== 0) continue;
@@ -205,14 +228,19 @@ export function checkNodeIds(events, name, context = "") {
     // The player first drops (with a warning) removes of nodes it lacks, then removes each
     // node with its subtree, skipping one already gone with an ancestor.
     for (const r of d.removes) {
-      assert.ok(parents.has(r.id), where(i, `remove of node ${r.id} (parent ${r.parentId}), which the player does not have`));
+      assert.ok(known(r.id), where(i, `remove of node ${r.id} (parent ${r.parentId}), which the player does not have`));
     }
     for (const r of d.removes) {
       counts.removes += 1;
-      if (!parents.has(r.id)) continue;
-      assert.ok(parents.has(r.parentId), where(i, `remove of node ${r.id} from parent ${r.parentId}, which the player does not have`));
-      assert.equal(parents.get(r.id), r.parentId, where(i, `remove of node ${r.id} from ${r.parentId}, but its parent is ${parents.get(r.id)}`));
-      children.get(r.parentId).delete(r.id);
+      if (!known(r.id)) continue;
+      note(r.id);
+      assert.ok(known(r.parentId), where(i, `remove of node ${r.id} from parent ${r.parentId}, which the player does not have`));
+      assert.equal(parentOf(r.id), r.parentId, where(i, `remove of node ${r.id} from ${r.parentId}, but its parent is ${parentOf(r.id)}`));
+      children.get(r.parentId)?.delete(r.id);
+      if (detached.has(r.id)) {
+        detached.delete(r.id);
+        parents.set(r.id, r.parentId); // so that dropSubtree sees it
+      }
       dropSubtree(r.id);
     }
     const addIds = new Set();
@@ -228,16 +256,17 @@ export function checkNodeIds(events, name, context = "") {
     while (pending.length) {
       const later = [];
       for (const a of pending) {
-        const ready = parents.has(a.parentId) && (a.nextId === null || a.nextId === undefined || parents.has(a.nextId));
-        if (!ready) {
+        const hasNext = a.nextId !== null && a.nextId !== undefined;
+        if (!known(a.parentId) || (hasNext && !known(a.nextId))) {
           later.push(a);
           continue;
         }
-        if (a.nextId !== null && a.nextId !== undefined) {
-          assert.equal(parents.get(a.nextId), a.parentId,
-            where(i, `node ${a.node.id} is added under ${a.parentId} before ${a.nextId}, whose parent is ${parents.get(a.nextId)}`));
+        note(a.parentId);
+        if (hasNext) {
+          assert.equal(parentOf(a.nextId), a.parentId,
+            where(i, `node ${a.node.id} is added under ${a.parentId} before ${a.nextId}, whose parent is ${parentOf(a.nextId)}`));
         }
-        link(a.node.id, a.parentId);
+        link(a.node.id, a.parentId, a.node.isShadow === true);
         counts.adds += 1;
       }
       assert.ok(later.length < pending.length, where(i, `${later.length} adds refer to parents or next siblings the player never gets: ` +
@@ -246,11 +275,13 @@ export function checkNodeIds(events, name, context = "") {
     }
     for (const t of d.texts) {
       counts.texts += 1;
-      assert.ok(parents.has(t.id) || removedIds.has(t.id), where(i, `text change of node ${t.id}, which the player does not have`));
+      note(t.id);
+      assert.ok(known(t.id) || removedIds.has(t.id), where(i, `text change of node ${t.id}, which the player does not have`));
     }
     for (const a of d.attributes) {
       counts.attributes += 1;
-      assert.ok(parents.has(a.id) || removedIds.has(a.id), where(i, `attribute change of node ${a.id}, which the player does not have`));
+      note(a.id);
+      assert.ok(known(a.id) || removedIds.has(a.id), where(i, `attribute change of node ${a.id}, which the player does not have`));
     }
   }
   assert.ok(counts.snapshots > 0, `${name}: a FullSnapshot was recorded`);

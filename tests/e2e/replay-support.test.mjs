@@ -35,8 +35,31 @@ test("a recording the player can apply passes, with its counts", () => {
     { type: 3, timestamp: 6, data: { source: 5, id: 6, text: "***", isChecked: false } },
   ];
   assert.deepEqual(checkNodeIds(events, "ok"), {
-    snapshots: 1, snapshotNodes: 7, mutations: 3, adds: 3, removes: 3, texts: 1, attributes: 1, inputs: 1,
+    snapshots: 1, snapshotNodes: 7, mutations: 3, adds: 3, removes: 3, texts: 1, attributes: 1, inputs: 1, detached: 0,
   });
+});
+
+test("a removed host's shadow children stay in the player's mirror, detached, as rrweb's mirror keeps them", () => {
+  // body 3 > host 8 > [light b 9, shadow p 10 > "s" 11]
+  const host = { ...el(8, "div", [el(9, "b"), { ...el(10, "p", [text(11, "s")]), isShadow: true }]), isShadowHost: true };
+  const withHost = { ...snapshot, data: { ...snapshot.data, node: { id: 1, type: 0, childNodes: [el(2, "html", [el(3, "body", [host])])] } } };
+  const events = [
+    meta,
+    withHost,
+    mutation(3, { removes: [{ parentId: 3, id: 8 }] }),
+    // The page goes on changing the detached shadow root: the player still has those nodes.
+    mutation(4, { texts: [{ id: 11, value: "t" }] }),
+    // The host comes back with the same ids: not a duplicate of the detached ones.
+    mutation(5, { adds: [add(3, null, { ...el(8, "div"), isShadowHost: true }), add(8, null, { ...el(10, "p"), isShadow: true }),
+      add(10, null, text(11, "t")), add(8, 10, el(9, "b"))] }),
+  ];
+  assert.equal(checkNodeIds(events, "detached").detached, 1);
+  // The light child went with the host: a change to it refers to a node the player lacks.
+  assert.throws(() => checkNodeIds([meta, withHost, mutation(3, { removes: [{ parentId: 3, id: 8 }] }),
+    mutation(4, { attributes: [{ id: 9, attributes: { a: "1" } }] })], "light"), /attribute change of node 9/);
+  // Once back in the document, adding them again is recording them twice.
+  assert.throws(() => checkNodeIds([...events, mutation(6, { adds: [add(8, null, { ...el(10, "p"), isShadow: true })] })], "twice"),
+    /node 10 is added but the player already has it/);
 });
 
 test("events are applied in timestamp order, as the player does", () => {
