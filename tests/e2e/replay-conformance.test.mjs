@@ -73,9 +73,9 @@ function bigPage(elements) {
 /**
  * The mutator of the page that mutates during the first snapshot (run in the page from its
  * source, so self-contained). From the end of <body> (before the SDK's module script runs)
- * until the test sets `stopAt`, every task (MessageChannel, with a setTimeout(0) every
- * eighth) makes 1–6 changes chosen by a seeded PRNG, in early, late and any parts of the
- * document: appends and removes, subtree moves between early and late parts (and into
+ * until the test's `stopAt` (ms) has passed and `stopAfterTasks` tasks have run, every
+ * task (MessageChannel, with a setTimeout(0) every eighth) makes 1–6 changes chosen by a
+ * seeded PRNG, in early, late and any parts of the document: appends and removes, subtree moves between early and late parts (and into
  * deeper parents), attribute and text changes, innerHTML replacements, whole sections
  * added and removed, adds and removes inside shadow roots, a node added and removed in one
  * task, and input / password values (set and announced with an `input` event, or set as
@@ -99,7 +99,7 @@ function mutator(seed, secret, storm) {
   for (const [k, host] of hosts.entries()) {
     host.attachShadow({ mode: "open" }).innerHTML = `<p class="sp">shadow ${k}</p><ul class="sl"><li>s-one</li></ul>`;
   }
-  const state = { seed, tasks: 0, ops: 0, tasksBeforeReady: 0, stopAt: Infinity, done: false, opCounts: {}, kinds: 0 };
+  const state = { seed, tasks: 0, ops: 0, tasksBeforeReady: 0, stopAt: Infinity, stopAfterTasks: 0, done: false, opCounts: {}, kinds: 0 };
   window.__mutator = state;
   let n = 0;
   // Early: the first two zones; late: the last two; any: all of them.
@@ -289,7 +289,7 @@ function mutator(seed, secret, storm) {
   state.kinds = Object.keys(ops).length;
   const channel = new MessageChannel();
   const step = () => {
-    if (performance.now() >= state.stopAt || state.tasks > 200000) {
+    if ((performance.now() >= state.stopAt && state.tasks >= state.stopAfterTasks) || state.tasks > 200000) {
       state.done = true;
       return;
     }
@@ -551,7 +551,10 @@ async function recordMutatingPage(name, { elements, storm = false }) {
         return uploaded.some((e) => e.type === 2);
       }, { timeout: 60000, interval: 250, message: `the FullSnapshot uploaded (${context})` });
       snapshotSeenAt = await page.evaluate(() => window.__mutator.tasks);
-      await page.evaluate(() => { window.__mutator.stopAt = performance.now() + 400; });
+      await page.evaluate(() => {
+        window.__mutator.stopAt = performance.now() + 400;
+        window.__mutator.stopAfterTasks = window.__mutator.tasks + 10;
+      });
       await page.waitForFunction(() => window.__mutator.done === true);
       mutator = await page.evaluate(() => window.__mutator);
       await settleUploads(page, uploaded);
@@ -575,7 +578,7 @@ async function recordMutatingPage(name, { elements, storm = false }) {
 async function checkMutatingRecording({ name, context, elements, mutator, snapshotSeenAt, events, liveTree, bodies, gzipped, logs }) {
   const label = `${name} (${context})`;
   assert.ok(mutator.tasksBeforeReady > 0, `${label}: the page mutated before the recorder started`);
-  assert.ok(mutator.tasks - snapshotSeenAt > 0, `${label}: the page went on mutating after the FullSnapshot`);
+  assert.ok(mutator.tasks - snapshotSeenAt >= 10, `${label}: the page went on mutating after the FullSnapshot`);
   assert.equal(Object.keys(mutator.opCounts).length, mutator.kinds, `${label}: every kind of change was made: ${JSON.stringify(mutator.opCounts)}`);
   assert.ok(gzipped > 0, `${label}: replay bodies are gzipped`);
   assertNoPassword(bodies, label);
