@@ -11,18 +11,13 @@
 //   Meta + FullSnapshot at most errorBufferMs before the error, and plays in rrweb's player.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
-import { join, dirname, extname, normalize } from "node:path";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sdkPackage, startCollector, launchChromium, waitFor } from "./support.mjs";
+import { startCollector, startPageServer, launchChromium, waitFor } from "./support.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testsDir = join(here, "..");
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".cjs": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
 
 // A page that creates `window.sl` from `?opts=<json>&api=<collector>`; `?start=0` leaves
 // start() to the test.
@@ -45,38 +40,17 @@ const REPLAY_HTML = `<!doctype html><html><head><meta charset="utf-8">
 let server;
 let origin;
 let browser;
-let pkgCopy;
-
-async function serve(req, res) {
-  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-  let body = null;
-  let file = null;
-  if (path === "/page.html") body = PAGE;
-  else if (path === "/replay.html") body = REPLAY_HTML;
-  else if (path.startsWith("/pkg/")) file = join(pkgCopy, normalize(path.slice(5)));
-  else if (path.startsWith("/node_modules/")) file = join(testsDir, "node_modules", normalize(path.slice(14)));
-  try {
-    if (file) body = await readFile(file);
-  } catch {
-    body = null;
-  }
-  if (body === null) return void res.writeHead(404).end();
-  res.writeHead(200, { "content-type": TYPES[extname(file || path)] || "application/octet-stream" }).end(body);
-}
 
 before(async () => {
-  pkgCopy = mkdtempSync(join(tmpdir(), "sightline-consent-pkg-"));
-  cpSync(sdkPackage(), pkgCopy, { recursive: true });
-  server = createServer(serve);
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await startPageServer({ pkg: true, routes: { "/page.html": PAGE, "/replay.html": REPLAY_HTML },
+    dirs: { "/node_modules/": join(testsDir, "node_modules") } });
+  origin = server.origin;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.close();
-  if (pkgCopy) rmSync(pkgCopy, { recursive: true, force: true });
+  await server?.close();
 });
 
 /** Requests the page sent to the collector: `{at, path, body}` (bodies gunzipped). */

@@ -18,14 +18,11 @@
 // SIGHTLINE_REQUIRE_ENGINES=1 (scripts/test.sh sets it), which makes that a failure.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { existsSync, readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { join, dirname, extname, normalize } from "node:path";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assertDeliveredOnce, launchChromium, startCollector, waitFor } from "./support.mjs";
+import { assertDeliveredOnce, launchChromium, startCollector, startPageServer, storedBytes, waitFor } from "./support.mjs";
 import { REPLAY_HTML, assertReplayMatchesIn, describeDocument } from "./replay-support.mjs";
 import { enginesToRun, launchEngine, missing } from "./engines.mjs";
 
@@ -48,34 +45,16 @@ window.__sl = sl;
 window.__recorder = { flush: () => sl.flush() };
 window.__recorderReady = true;`;
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".cjs": "text/javascript", ".css": "text/css" };
-
 /**
  * A proxy in front of `collector` that serves the fixtures, /record.js and the rrweb player,
  * forwards everything else, and records every request: {method, path, gzip, encoding, text}.
  */
 async function startProxy(collector) {
   const requests = [];
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url, "http://x");
-    const path = decodeURIComponent(url.pathname);
+  const forward = async (req, res, path) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const raw = Buffer.concat(chunks);
-    const local = path === "/record.js" ? RECORD_JS : path === "/replay.html" ? REPLAY_HTML : null;
-    let file = null;
-    if (path.startsWith("/fixtures/")) file = join(testsDir, "fixtures", normalize(path.slice(10)));
-    else if (path.startsWith("/node_modules/")) file = join(testsDir, "node_modules", normalize(path.slice(14)));
-    if (local !== null || file) {
-      let body = local;
-      try {
-        if (file) body = await readFile(file);
-      } catch {
-        return void res.writeHead(404).end();
-      }
-      return void res.writeHead(200, { "content-type": TYPES[extname(file || path)] || "application/octet-stream",
-        "cache-control": "no-store" }).end(body);
-    }
     if (raw.length) {
       const gzip = raw[0] === 0x1f && raw[1] === 0x8b;
       let text;
@@ -98,19 +77,13 @@ async function startProxy(collector) {
     } catch (e) {
       res.writeHead(502).end(String(e));
     }
+  };
+  const server = await startPageServer({
+    routes: { "/record.js": RECORD_JS, "/replay.html": REPLAY_HTML },
+    dirs: { "/fixtures/": join(testsDir, "fixtures"), "/node_modules/": join(testsDir, "node_modules") },
+    fallback: forward,
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(r)) };
-}
-
-/** Every byte the collector wrote (database and write-ahead log), as latin1 text. */
-function storedBytes(collector) {
-  let text = "";
-  for (const name of ["collector.db", "collector.db-wal"]) {
-    const file = join(collector.dir, name);
-    if (existsSync(file)) text += readFileSync(file).toString("latin1");
-  }
-  return text;
+  return { url: server.origin, requests, close: () => server.close() };
 }
 
 const blank = (origin) => `${origin}/static/demo-e2e.html?fixture=${encodeURIComponent('{"sdk":false}')}`;

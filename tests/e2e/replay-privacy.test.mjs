@@ -8,14 +8,10 @@
 //   bash scripts/build.sh && node --test tests/e2e/replay-privacy.test.mjs
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
-import { join, dirname, extname, normalize } from "node:path";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sdkPackage, startCollector, launchChromium } from "./support.mjs";
+import { startCollector, startPageServer, storedBytes, launchChromium } from "./support.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixturesDir = join(here, "..", "fixtures", "privacy");
@@ -31,54 +27,20 @@ sl.start();
 window.__sl = sl;
 window.__recorderReady = true;`;
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
-
 let server;
 let origin;
 let browser;
-let pkgCopy;
-
-async function serve(req, res) {
-  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-  let body = null;
-  let file = null;
-  if (path === "/record.js") body = RECORD_JS;
-  else if (path.startsWith("/pkg/")) file = join(pkgCopy, normalize(path.slice(5)));
-  else if (path.startsWith("/fixtures/privacy/")) file = join(fixturesDir, normalize(path.slice(18)));
-  try {
-    if (file) body = await readFile(file);
-  } catch {
-    body = null;
-  }
-  if (body === null) return void res.writeHead(404).end();
-  res.writeHead(200, { "content-type": TYPES[extname(file || path)] || "application/octet-stream", "cache-control": "no-store" })
-    .end(body);
-}
 
 before(async () => {
-  pkgCopy = mkdtempSync(join(tmpdir(), "sightline-privacy-pkg-"));
-  cpSync(sdkPackage(), pkgCopy, { recursive: true });
-  server = createServer(serve);
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await startPageServer({ pkg: true, routes: { "/record.js": RECORD_JS }, dirs: { "/fixtures/privacy/": fixturesDir } });
+  origin = server.origin;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.close();
-  if (pkgCopy) rmSync(pkgCopy, { recursive: true, force: true });
+  await server?.close();
 });
-
-/** Every byte the collector wrote (database and write-ahead log), as latin1 text. */
-function storedBytes(collector) {
-  let text = "";
-  for (const name of ["collector.db", "collector.db-wal"]) {
-    const file = join(collector.dir, name);
-    if (existsSync(file)) text += readFileSync(file).toString("latin1");
-  }
-  return text;
-}
 
 /** Ids of the nodes recorded as blocked placeholders (they carry `rr_width`). */
 function blockedIds(events) {

@@ -7,14 +7,11 @@
 //   bash scripts/build.sh && node --test tests/e2e/signals.test.mjs
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
-import { join, normalize, extname, dirname } from "node:path";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sdkPackage, startCollector, launchChromium, waitFor } from "./support.mjs";
+import { startCollector, startPageServer, launchChromium, waitFor } from "./support.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WEB_VITALS = join(here, "..", "node_modules", "web-vitals", "dist", "web-vitals.js");
@@ -73,41 +70,24 @@ const PAGE_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>signa
 let server;
 let origin;
 let browser;
-let pkgCopy;
-
-async function serve(req, res) {
-  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-  let body = null;
-  let type = "text/html";
-  try {
-    if (path === "/page.html") body = PAGE_HTML;
-    else if (path === "/blank.html") body = "<!doctype html><title>blank</title><p>left";
-    else if (path === "/boot.js") [body, type] = [BOOT_JS, "text/javascript"];
-    else if (path === "/vendor/web-vitals.js") [body, type] = [await readFile(WEB_VITALS), "text/javascript"];
-    else if (path.startsWith("/pkg/")) {
-      body = await readFile(join(pkgCopy, normalize(path.slice(5))));
-      type = extname(path) === ".wasm" ? "application/wasm" : "text/javascript";
-    }
-  } catch {
-    body = null;
-  }
-  if (body === null) return void res.writeHead(404).end();
-  res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
-}
 
 before(async () => {
-  pkgCopy = mkdtempSync(join(tmpdir(), "sightline-signals-pkg-"));
-  cpSync(sdkPackage(), pkgCopy, { recursive: true });
-  server = createServer(serve);
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await startPageServer({
+    pkg: true,
+    routes: {
+      "/page.html": PAGE_HTML,
+      "/blank.html": "<!doctype html><title>blank</title><p>left",
+      "/boot.js": BOOT_JS,
+      "/vendor/web-vitals.js": () => readFile(WEB_VITALS),
+    },
+  });
+  origin = server.origin;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.close();
-  if (pkgCopy) rmSync(pkgCopy, { recursive: true, force: true });
+  await server?.close();
 });
 
 /**

@@ -5,6 +5,8 @@
 // when up to date; CARGO_TARGET_DIR is honoured) unless SIGHTLINE_COLLECTOR_BIN names one.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -106,6 +108,73 @@ export async function startCollector({ args = [], sdk = false } = {}) {
   };
 }
 
+/** Content types of what the test page servers serve, by file extension. */
+export const CONTENT_TYPES = {
+  ".html": "text/html", ".js": "text/javascript", ".cjs": "text/javascript", ".mjs": "text/javascript",
+  ".wasm": "application/wasm", ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml",
+  ".woff2": "font/woff2", ".png": "image/png",
+};
+
+/**
+ * A static server for test pages on a free port of 127.0.0.1 (`no-store`, content type by
+ * extension, else application/octet-stream; 404 for anything unknown or unreadable).
+ *
+ * options.routes: exact path → body (string or Buffer), `{body, type}`, or a function of
+ *   the request URL returning either (or null for 404; it may be async).
+ * options.dirs: path prefix ("/fixtures/replay/") → folder whose files it serves.
+ * options.pkg: true serves a private copy of the built SDK (sdkPackage()) at /pkg/, so
+ *   that a concurrent rebuild of pkg/ cannot hand the browser half-written files; close()
+ *   removes it.
+ * options.transform(path, body): the body to send for a file served from `dirs` (e.g. a
+ *   script tag injected into an HTML page).
+ * options.fallback(req, res, path): handles what no route or folder matches (e.g. a proxy).
+ *
+ * Resolves with {origin, close()}.
+ */
+export async function startPageServer({ routes = {}, dirs = {}, pkg = false, transform, fallback } = {}) {
+  let pkgCopy = null;
+  const folders = Object.entries(dirs);
+  if (pkg) {
+    pkgCopy = mkdtempSync(path.join(tmpdir(), "sightline-pages-pkg-"));
+    cpSync(sdkPackage(), pkgCopy, { recursive: true });
+    folders.push(["/pkg/", pkgCopy]);
+  }
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, "http://x");
+    const pathname = decodeURIComponent(url.pathname);
+    const folder = folders.find(([prefix]) => pathname.startsWith(prefix));
+    if (!Object.hasOwn(routes, pathname) && !folder && fallback) return void (await fallback(req, res, pathname));
+    let body = null;
+    let type = null;
+    try {
+      if (Object.hasOwn(routes, pathname)) {
+        let route = routes[pathname];
+        if (typeof route === "function") route = await route(url);
+        if (route !== null && typeof route === "object" && !Buffer.isBuffer(route)) [body, type] = [route.body, route.type];
+        else body = route;
+      } else if (folder) {
+        body = await readFile(path.join(folder[1], path.normalize(pathname.slice(folder[0].length))));
+        if (transform) body = transform(pathname, body);
+      }
+    } catch {
+      body = null;
+    }
+    if (body === null || body === undefined) return void res.writeHead(404).end();
+    type ??= CONTENT_TYPES[path.extname(pathname)] || "application/octet-stream";
+    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    async close() {
+      const closed = new Promise((r) => server.close(r));
+      server.closeAllConnections();
+      await closed;
+      if (pkgCopy) rmSync(pkgCopy, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Debian's Chromium through playwright-core (never a downloaded browser); `args` are added. */
 export async function launchChromium({ args = [] } = {}) {
   const { chromium } = await import("playwright-core");
@@ -129,6 +198,16 @@ export async function waitFor(probe, { timeout = 15000, interval = 200, message 
     }
     await new Promise((r) => setTimeout(r, interval));
   }
+}
+
+/** Every byte a collector (startCollector) wrote (database and write-ahead log), as latin1 text. */
+export function storedBytes(collector) {
+  let text = "";
+  for (const name of ["collector.db", "collector.db-wal"]) {
+    const file = path.join(collector.dir, name);
+    if (existsSync(file)) text += readFileSync(file).toString("latin1");
+  }
+  return text;
 }
 
 /** The ids of stored events tagged with `run`. */
