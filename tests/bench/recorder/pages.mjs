@@ -26,7 +26,8 @@ export const ELEMENTS = Number(process.env.ELEMENTS || 10000);
 export const BIG_ELEMENTS = Number(process.env.BIG_ELEMENTS || 100000);
 export const BURST = Number(process.env.BURST || 10000);
 // How often a step polls for its upload (the SDK: `flush()`; rrweb: the Stack Auth upload).
-const POLL_MS = Number(process.env.POLL_MS || 25);
+// A poll costs ~0.3 ms of main-thread tasks with the SDK (a flush with nothing to send).
+const POLL_MS = Number(process.env.POLL_MS || 50);
 const RUST_DOCS = rustDocsDir();
 
 if (!existsSync(join(pkg, "sightline_bg.wasm"))) {
@@ -73,9 +74,9 @@ export const BURST_BLOCKS = Math.ceil(BURST / 12);
 export const BURST_ELEMENTS = BURST_BLOCKS * BLOCK_ELEMENTS;
 
 // Each page gets `window.__bench = {start(), burst(), upload()}`. `start()` and `burst()`
-// resolve once what they caused has been uploaded: they upload (poll) until the harness's
-// `__benchUploaded(step)` says the FullSnapshot (start) or the burst's Mutation adds have
-// arrived (without the harness: one upload). The burst's own DOM work is marked
+// resolve once what they caused has been uploaded: they upload (poll, every POLL_MS) until
+// the harness says the FullSnapshot (start) or the burst's Mutation adds have arrived
+// (without the harness: one upload). The burst's own DOM work is marked
 // (`bench-page-start` / `bench-page-end`) so the trace can tell it from the recorder's.
 const COMMON = `
 for (const [id, tag] of [["burst", "div"], ["field", "input"]]) {
@@ -86,12 +87,16 @@ for (const [id, tag] of [["burst", "div"], ["field", "input"]]) {
   }
 }
 window.__bench = window.__bench || {};
+window.__bench.polls = 0;
 window.__bench.untilUploaded = async (what, upload) => {
-  const check = window.__benchUploaded;
   const deadline = performance.now() + 120000;
   for (;;) {
+    window.__bench.polls += 1;
     await upload();
-    if (!check || (await check(what))) return;
+    if (!window.__benchHarness || window.__bench.noUploads) return;
+    // Told by the harness's answer (a Server-Timing entry, seen by a PerformanceObserver:
+    // no round trip to the harness per poll).
+    if (window.__benchUploadedSteps[what]) return;
     if (performance.now() > deadline) throw new Error("bench: the " + what + " was not uploaded within 120 s");
     await new Promise((r) => setTimeout(r, ${POLL_MS}));
   }
@@ -113,6 +118,7 @@ window.__bench.burst = async (upload) => {
 
 const SETUP = {
   none: `${COMMON}
+window.__bench.noUploads = true;
 window.__bench.start = async () => {};
 window.__bench.upload = async () => {};
 window.__benchReady = true;`,
@@ -159,7 +165,16 @@ window.__benchReady = true;`,
 // SETUP.base: the same as sightline, from another build served at /base/ (run.mjs).
 SETUP.base = SETUP.sightline.replace('"/pkg/sightline.js"', '"/base/sightline.js"');
 
-export const LONGTASKS = `window.__longtasks = [];
+// In every page before its scripts: the longtask observer, and the harness's word that a
+// step's events have arrived (a Server-Timing `bench-<step>` entry on an upload's answer).
+export const LONGTASKS = `window.__benchHarness = true;
+window.__benchUploadedSteps = {};
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    for (const t of e.serverTiming || []) if (t.name.startsWith("bench-")) window.__benchUploadedSteps[t.name.slice(6)] = true;
+  }
+}).observe({ type: "resource", buffered: true });
+window.__longtasks = [];
 new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longtasks.push([e.startTime, e.duration]); })
   .observe({ type: "longtask", buffered: true });`;
 
@@ -220,8 +235,9 @@ function countElements(node) {
  * type 2 (FullSnapshot: the SDK's walk may end after start() returned, and a big page's
  * snapshot is a FullSnapshot followed by Mutation adds sent in the same flush); for the
  * burst, Mutation adds (type 3, source 0) holding at least BURST_ELEMENTS elements, or a
- * fresh FullSnapshot (a recorder may re-snapshot instead of diffing). The page asks through
- * `window.__benchUploaded(step)`.
+ * fresh FullSnapshot (a recorder may re-snapshot instead of diffing). The answer to the
+ * upload that completes a step carries `Server-Timing: bench-<step>`, which the page's
+ * `window.__bench.untilUploaded` sees.
  */
 export async function openBenchPage(browser, origin, kind, pageName) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
@@ -242,11 +258,11 @@ export async function openBenchPage(browser, origin, kind, pageName) {
         }
       }
     }
-    await route.fulfill({ status: 200, contentType: "application/json", body: '{"deduped":false}' });
+    const headers = phase && harness[phase] ? { "server-timing": `bench-${phase}` } : {};
+    await route.fulfill({ status: 200, contentType: "application/json", headers, body: '{"deduped":false}' });
   });
   await page.route("**/api/v1/analytics/events/batch", (route) =>
     route.fulfill({ status: 200, contentType: "application/json", body: '{"inserted":0}' }));
-  await page.exposeFunction("__benchUploaded", (what) => kind === "none" || harness[what] === true);
   await page.addInitScript(LONGTASKS);
   await page.goto(`${origin}${PAGES[pageName].path}`);
   if (kind === "rrweb") await page.addScriptTag({ url: "/rrweb.js" });

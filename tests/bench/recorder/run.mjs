@@ -64,7 +64,7 @@ async function measured(harness, cdp, step, phase, kind) {
   harness[phase] = false;
   harness.burstElements = 0;
   if (TRACE) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
-  const t0 = await page.evaluate(() => performance.now());
+  const [t0, polls0] = await page.evaluate(() => [performance.now(), window.__bench.polls]);
   const before = await metrics(cdp);
   // From a page task (a timer), as a recorder runs: work invoked by CDP's evaluate is
   // not counted in ScriptDuration.
@@ -73,7 +73,7 @@ async function measured(harness, cdp, step, phase, kind) {
     (${step})().then(resolve, reject);
   }, 0))`);
   const after = await metrics(cdp);
-  const t1 = await page.evaluate(() => performance.now());
+  const [t1, polls1] = await page.evaluate(() => [performance.now(), window.__bench.polls]);
   harness.phase = null;
   if (kind !== "none" && !harness[phase]) throw new Error(`${kind}: the ${phase} step ended before its events were uploaded`);
   const traced = TRACE ? recorderTasks(JSON.parse((await browser.stopTracing()).toString("utf8")).traceEvents) : null;
@@ -88,6 +88,7 @@ async function measured(harness, cdp, step, phase, kind) {
     // The recorder's tasks in the trace, summed (rendering no script forced left out).
     recorderTasks: traced ? traced.total : NaN,
     wall: t1 - t0,
+    polls: polls1 - polls0,
   };
 }
 
@@ -170,7 +171,8 @@ for (const pageName of pageNames) {
     `(${raw("none", "snapshot", "script").toFixed(1)} ms script), the burst step ${raw("none", "burst", "task").toFixed(1)} ms ` +
     `(${raw("none", "burst", "script").toFixed(1)} ms script; script tasks outside the marked page work ` +
     `${raw("none", "burst", "recorderTasks").toFixed(1)} ms, longest ${raw("none", "burst", "longest").toFixed(1)} ms); ` +
-    `the snapshot step lasts ${raw("sightline", "snapshot", "wall").toFixed(0)} ms of wall time with sightline, ` +
+    `the snapshot step lasts ${raw("sightline", "snapshot", "wall").toFixed(0)} ms of wall time with sightline ` +
+    `(${raw("sightline", "snapshot", "polls")} upload polls; burst ${raw("sightline", "burst", "polls")}), ` +
     `${raw("rrweb", "snapshot", "wall").toFixed(0)} ms with rrweb. Longest task ≥ 50 ms seen by the longtask observer ` +
     `(page work included; sightline / rrweb): snapshot ${raw("sightline", "snapshot", "longtask").toFixed(0)} / ` +
     `${raw("rrweb", "snapshot", "longtask").toFixed(0)} ms, burst ${raw("sightline", "burst", "longtask").toFixed(0)} / ` +

@@ -6,11 +6,13 @@ export const TRACE_CATEGORIES = ["disabled-by-default-devtools.timeline", "devto
 
 // Trace events of script running in a task: a timer, an event or message handler, a
 // microtask checkpoint (promise continuations, scheduler.yield), a script's evaluation.
-// What happens inside them (a layout forced by a read, GC, CompressionStream work) is the
-// script's; rendering beside them in the task (style, layout, paint of a frame), the
-// scheduler's and DevTools' own work are not.
+// (A continuation that runs right after a handler, e.g. `await` on a MessageChannel
+// message, has no event of its own: it is in the task's time after the handler.)
 const SCRIPT = new Set(["FunctionCall", "EvaluateScript", "TimerFire", "EventDispatch", "FireAnimationFrame",
   "FireIdleCallback", "RunMicrotasks", "V8.Execute", "v8.callFunction", "v8.run", "BlinkScheduler_PerformMicrotaskCheckpoint"]);
+// A frame's rendering: when it runs outside any script event (not forced by a script's
+// read), the task is a rendering frame.
+const RENDER = new Set(["UpdateLayoutTree", "Layout", "PrePaint", "Paint", "Layerize", "Commit"]);
 
 /** Total length of the union of [ts, ts + dur) intervals (µs). */
 function unionLength(events) {
@@ -28,10 +30,13 @@ function unionLength(events) {
 /**
  * The recorder's tasks in a trace of one step, in ms: over the main-thread `RunTask`s (of
  * the thread that has the `bench-step` mark) from the task that ran the step on, those that
- * run script; each counts the time its script events cover, minus the marked page work
- * (`bench-page-start` → `bench-page-end`, the burst's own DOM building). Returns the
- * longest such part (`longest`), their sum (`total`) and how many tasks ran script
- * (`scriptTasks`); null when the trace has no `bench-step` mark inside a task.
+ * run script. A rendering frame (style, layout or paint outside script) counts only the
+ * time its script events cover (e.g. requestAnimationFrame callbacks): the rendering is the
+ * page's. Any other task counts whole (a layout forced by a script's read included), minus
+ * the marked page work (`bench-page-start` → `bench-page-end`, the burst's own DOM
+ * building). Returns the longest such part (`longest`), their sum (`total`) and how many
+ * tasks ran script (`scriptTasks`); null when the trace has no `bench-step` mark inside a
+ * task.
  */
 export function recorderTasks(traceEvents) {
   const mark = traceEvents.find((e) => e.name === "bench-step");
@@ -54,7 +59,9 @@ export function recorderTasks(traceEvents) {
     const scripts = inner.filter((e) => SCRIPT.has(e.name) && e.ph === "X");
     if (!scripts.length) continue;
     scriptTasks += 1;
-    let own = unionLength(scripts);
+    const inScript = (e) => scripts.some((s) => s.ts <= e.ts && e.ts + e.dur <= s.ts + s.dur);
+    const frame = inner.some((e) => RENDER.has(e.name) && e.ph === "X" && !inScript(e));
+    let own = frame ? unionLength(scripts) : task.dur;
     const start = inner.find((e) => e.name === "bench-page-start");
     const stop = inner.find((e) => e.name === "bench-page-end");
     if (start && stop) own -= stop.ts - start.ts;
