@@ -242,7 +242,8 @@ function countElements(node) {
 export async function openBenchPage(browser, origin, kind, pageName) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   const page = await context.newPage();
-  const harness = { context, page, phase: null, bytes: 0, bodies: 0, snapshot: false, burst: false, burstElements: 0 };
+  const harness = { context, page, phase: null, bytes: 0, bodies: 0, snapshot: false, burst: false, burstElements: 0, errors: [] };
+  page.on("pageerror", (e) => harness.errors.push(String(e)));
   await page.route("**/api/v1/session-replays/batch", async (route) => {
     const raw = route.request().postDataBuffer() ?? Buffer.alloc(0);
     harness.bytes += raw.length;

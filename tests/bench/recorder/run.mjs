@@ -111,7 +111,8 @@ async function run(kind, pageName) {
   const burst = await measured(harness, cdp, "() => window.__bench.burst(window.__bench.upload)", "burst", kind);
   await p.evaluate(() => window.__bench.upload());
   await harness.context.close();
-  return { snapshot, burst, bytes: harness.bytes, bodies: harness.bodies, elements };
+  for (const e of harness.errors) process.stderr.write(`${pageName}, ${kind}: page error: ${e}\n`);
+  return { snapshot, burst, bytes: harness.bytes, bodies: harness.bodies, elements, errors: harness.errors.length };
 }
 
 const results = Object.fromEntries(pageNames.map((n) => [n, Object.fromEntries(KINDS.map((k) => [k, []]))]));
@@ -178,6 +179,8 @@ for (const pageName of pageNames) {
     `${raw("rrweb", "snapshot", "longtask").toFixed(0)} ms, burst ${raw("sightline", "burst", "longtask").toFixed(0)} / ` +
     `${raw("rrweb", "burst", "longtask").toFixed(0)} ms.`);
 }
+const pageErrors = pageNames.flatMap((n) => KINDS.flatMap((k) => results[n][k].map((x) => x.errors))).reduce((a, b) => a + b, 0);
+if (pageErrors) notes.push(`${pageErrors} page errors (see stderr).`);
 const allTraced = pageNames.every((n) => KINDS.every((k) => results[n][k].every((x) => x.snapshot.traced && x.burst.traced)));
 
 console.log([...header, ...rows].join("\n"));
