@@ -14,13 +14,14 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, cpSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, dirname, extname, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sdkPackage, startCollector, launchChromium, waitFor } from "./support.mjs";
-import { REPLAY_HTML, assertReplayMatchesIn, bigPage, describeDocument, rustDocsDir } from "./replay-support.mjs";
+import { REPLAY_HTML, assertReplayMatchesIn, describeDocument } from "./replay-support.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testsDir = join(here, "..");
@@ -28,6 +29,16 @@ const fixturesDir = join(testsDir, "fixtures", "replay");
 const PASSWORD = "Hunter2-Secret!";
 const FIXTURES = ["forms", "svg", "styles", "tables", "iframes", "shadow", "mutations"];
 
+/** The Rust documentation that ships with the toolchain (the rust-docs component). */
+function rustDocsDir() {
+  try {
+    const sysroot = execFileSync("rustc", ["--print", "sysroot"], { encoding: "utf8" }).trim();
+    const dir = join(sysroot, "share", "doc", "rust", "html");
+    return existsSync(join(dir, "std", "vec", "struct.Vec.html")) ? dir : null;
+  } catch {
+    return null;
+  }
+}
 const RUST_DOCS = rustDocsDir();
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".cjs": "text/javascript", ".mjs": "text/javascript",
@@ -44,6 +55,16 @@ window.__recorder = { flush: () => sl.flush() };
 window.__recorderReady = true;`;
 const RECORD_TAG = '<script type="module" src="/record.js"></script>';
 
+
+/** A page of `elements` elements (sections of 10), with the recorder in <head>. */
+function bigPage(elements) {
+  const parts = ['<!doctype html><html><head><meta charset="utf-8"><title>big</title>', RECORD_TAG, "</head><body>"];
+  for (let i = 0; i < elements / 10; i++) {
+    parts.push(`<section id="s${i}"><h3>Part ${i}</h3><p>Some <b>bold</b> and <i>italic</i> words, `,
+      `<a href="#s${i}">a link</a>.</p><ul><li>one</li><li>two <em>${i}</em></li></ul></section>`);
+  }
+  return parts.join("") + "</body></html>";
+}
 
 let server;
 let origin;
@@ -62,7 +83,7 @@ async function serve(req, res) {
   else if (path.startsWith("/fixtures/replay/")) file = join(fixturesDir, normalize(path.slice(17)));
   else if (path.startsWith("/node_modules/")) file = join(testsDir, "node_modules", normalize(path.slice(14)));
   else if (path.startsWith("/rustdoc/") && RUST_DOCS) file = join(RUST_DOCS, normalize(path.slice(9)));
-  else if (path === "/generated/big.html") body = bigPage(100000, RECORD_TAG);
+  else if (path === "/generated/big.html") body = bigPage(100000);
   try {
     if (file) body = await readFile(file);
   } catch {

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join, dirname, extname, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bigPage, rustDocsDir } from "../../e2e/replay-support.mjs";
+import { bigPage, rustDocsDir } from "../../e2e/large-pages.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testsDir = join(here, "..", "..");
@@ -67,8 +67,8 @@ function pageHtml() {
   return html + "</body></html>";
 }
 
-// Elements in one block, and the burst: BURST_BLOCKS blocks (BURST / 12 rounded up, as
-// since the first version of this benchmark), BURST_ELEMENTS elements.
+// Elements in one block (11), and the burst: BURST_BLOCKS blocks (BURST / 12 rounded up,
+// as this benchmark has always built it), BURST_ELEMENTS elements.
 const BLOCK_ELEMENTS = (block(0).match(/<[a-z]/g) || []).length;
 export const BURST_BLOCKS = Math.ceil(BURST / 12);
 export const BURST_ELEMENTS = BURST_BLOCKS * BLOCK_ELEMENTS;
