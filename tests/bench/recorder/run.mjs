@@ -20,11 +20,12 @@
 // Main-thread time is CDP `Performance.getMetrics` deltas (TaskDuration: all main-thread
 // tasks; ScriptDuration: script) around each step, minus the same step on a page without a
 // recorder ("none"). The longest task is exact, from a Chromium trace of the step
-// (categories devtools.timeline): the longest `RunTask` of the page's main thread that runs
-// script, minus the burst's own DOM work (marked in the page) and minus rendering (style,
-// layout, paint) not forced by script, i.e. the recorder's part of its longest task. With
-// TRACE=0 (or no trace) it falls back to a `longtask` PerformanceObserver (tasks ≥ 50 ms,
-// 0 = none that long, the page's own work included).
+// (devtools.timeline; trace.mjs): the longest `RunTask` of the page's main thread that runs
+// script, minus the burst's own DOM work (marked in the page); a rendering frame counts
+// only its script (the page's style, layout and paint are not the recorder's; a layout a
+// recorder's read forces is). "Recorder's tasks in the trace" sums the same parts. With
+// TRACE=0 (or no trace) the longest task falls back to a `longtask` PerformanceObserver
+// (tasks ≥ 50 ms, 0 = none that long, the page's own work included).
 // Prints medians of RUNS runs as markdown tables (and JSON with BENCH_JSON=1; a summary of
 // the ratios to the file BENCH_SUMMARY, for rounds.mjs).
 import os from "node:os";
