@@ -10,7 +10,7 @@
 // (--keep-debug keeps the wasm name section, so Rust functions show by name.) One run is
 // noisy: compare totals over a few runs.
 import { launchChromium } from "../cdp.mjs";
-import { startBenchServer } from "./pages.mjs";
+import { PAGES, openBenchPage, startBenchServer } from "./pages.mjs";
 
 const { server, origin } = await startBenchServer();
 const browser = await launchChromium();
@@ -59,18 +59,22 @@ async function profiled(p, cdp, step, label) {
   for (const [k, v] of [...total].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP || 35))) console.log(v.toFixed(2).padStart(8), k.slice(0, 160));
 }
 const kind = process.env.KIND || "sightline";
-const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-const p = await context.newPage();
-await p.route("**/api/v1/session-replays/batch", (route) => route.fulfill({ status: 200, contentType: "application/json", body: "{}" }));
-await p.goto(`${origin}/page.html`);
-if (kind === "rrweb") await p.addScriptTag({ url: "/rrweb.js" });
-await p.addScriptTag({ type: "module", url: `/setup-${kind}.js` });
-await p.waitForFunction(() => window.__benchReady === true);
+const pageName = process.env.PAGE || "bench";
+if (!PAGES[pageName] || PAGES[pageName].skip) {
+  console.error(`PAGE=${pageName}: ${PAGES[pageName]?.skip || `unknown (known: ${Object.keys(PAGES).join(", ")})`}`);
+  process.exit(1);
+}
+const harness = await openBenchPage(browser, origin, kind, pageName);
+const { context, page: p } = harness;
 const cdp = await context.newCDPSession(p);
 await p.evaluate(() => new Promise((r) => setTimeout(r, 100)));
+// Each step waits until what it caused was uploaded (see openBenchPage).
+harness.phase = "snapshot";
 await profiled(p, cdp, "() => window.__bench.start()", "snapshot");
 await p.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+harness.phase = "burst";
 await profiled(p, cdp, "() => window.__bench.burst(window.__bench.upload)", "burst");
+harness.phase = null;
 await context.close();
 await browser.close();
 server.close();
