@@ -1,7 +1,7 @@
 //! Sending batches with `fetch`: Stack Auth's headers (wire.md), gzip through the
 //! browser's `CompressionStream`, `keepalive` on the unload path, a timeout per request.
 
-use js_sys::{Array, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -141,20 +141,15 @@ async fn fetch_outcome(url: &str, init: &RequestInit) -> Outcome {
     }
 }
 
-/// gzip through `CompressionStream`; `None` where the browser lacks it.
+#[wasm_bindgen(module = "/src/web/gzip.js")]
+extern "C" {
+    /// A promise of the gzip of `bytes`, or of `null`.
+    fn sl_gzip(bytes: &Uint8Array) -> js_sys::Promise;
+}
+
+/// gzip through `CompressionStream`, a 256 KB piece per task (see `gzip.js`); `None`
+/// where the browser lacks it.
 pub async fn gzip(text: &str) -> Option<Uint8Array> {
-    // web-sys marks CompressionStream unstable, so it is constructed by name.
-    let constructor =
-        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("CompressionStream")).ok()?;
-    let constructor: js_sys::Function = constructor.dyn_into().ok()?;
-    let compressor =
-        js_sys::Reflect::construct(&constructor, &Array::of1(&JsValue::from_str("gzip"))).ok()?;
-    let pair: web_sys::ReadableWritablePair = compressor.unchecked_into();
-    let parts = Array::of1(&JsValue::from_str(text));
-    let blob = web_sys::Blob::new_with_str_sequence(&parts).ok()?;
-    let stream = blob.stream();
-    let compressed = stream.pipe_through(&pair);
-    let response = Response::new_with_opt_readable_stream(Some(&compressed)).ok()?;
-    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    Some(Uint8Array::new(&buffer))
+    let bytes = Uint8Array::from(text.as_bytes());
+    JsFuture::from(sl_gzip(&bytes)).await.ok()?.dyn_into().ok()
 }

@@ -11,6 +11,5 @@ pub mod node;
 pub mod privacy;
 pub mod protocol;
 pub mod sampling;
-pub mod split;
 pub mod url;
 pub mod walk;

@@ -29,6 +29,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::mutation::{diff_after, AttributeChange, Handle, MutationDom, Record};
+use crate::core::json::push_u64;
 
 /// What the shell read of one child.
 #[derive(Debug)]
@@ -93,7 +94,18 @@ struct Frame<C> {
 /// One full snapshot in progress.
 pub struct SnapshotWalk<C> {
     stack: Vec<Frame<C>>,
+    /// The FullSnapshot's node JSON.
     json: String,
+    /// Most bytes of JSON in one event: once the snapshot passes it, the open nodes are
+    /// closed and the rest of the walk is written as Mutation adds (`adds`) of at most
+    /// this size each. Each add appends to its parent (`nextId` null): the walk writes
+    /// children in order, so appending rebuilds them in order (rrweb's player ignores
+    /// an added node's children, so every node is its own add).
+    max_bytes: usize,
+    /// Past `max_bytes`: writing adds.
+    cut: bool,
+    /// The Mutation events' data after the FullSnapshot (the last one still open).
+    adds: Vec<String>,
     /// By id: read in this walk.
     read: Vec<bool>,
     /// By container id: the ids of its children as written.
@@ -107,11 +119,15 @@ pub struct SnapshotWalk<C> {
 }
 
 impl<C> SnapshotWalk<C> {
-    /// Starts from the root (the document), read by the caller.
-    pub fn new(root_handle: Handle, root: ReadNode<C>, chunk: usize) -> Self {
+    /// Starts from the root (the document), read by the caller; events are cut at
+    /// `max_bytes` of JSON.
+    pub fn new(root_handle: Handle, root: ReadNode<C>, chunk: usize, max_bytes: usize) -> Self {
         let mut walk = SnapshotWalk {
             stack: Vec::new(),
             json: String::with_capacity(64 * 1024),
+            max_bytes,
+            cut: false,
+            adds: Vec::new(),
             read: Vec::new(),
             placed: HashMap::new(),
             moved_into: Vec::new(),
@@ -121,16 +137,15 @@ impl<C> SnapshotWalk<C> {
         };
         walk.mark_read(root.id);
         walk.json.push_str(&root.json);
-        match root.children {
-            Some(children) => walk.stack.push(Frame {
+        if let Some(children) = root.children {
+            walk.stack.push(Frame {
                 handle: root_handle,
                 id: root.id,
                 children,
                 next: 0,
                 pending: VecDeque::new(),
                 written: false,
-            }),
-            None => {}
+            });
         }
         walk
     }
@@ -169,12 +184,17 @@ impl<C> SnapshotWalk<C> {
         loop {
             let Some(top) = self.stack.last_mut() else { return true };
             if let Some((handle, node)) = top.pending.pop_front() {
-                if top.written {
-                    self.json.push(',');
+                let parent = top.id;
+                if self.cut {
+                    write_add(&mut self.adds, self.max_bytes, parent, &node);
+                } else {
+                    if top.written {
+                        self.json.push(',');
+                    }
+                    top.written = true;
+                    self.json.push_str(&node.json);
                 }
-                top.written = true;
-                self.json.push_str(&node.json);
-                self.placed.entry(top.id).or_default().push(node.id);
+                self.placed.entry(parent).or_default().push(node.id);
                 if let Some(children) = node.children {
                     self.stack.push(Frame {
                         handle,
@@ -185,11 +205,20 @@ impl<C> SnapshotWalk<C> {
                         written: false,
                     });
                 }
+                if !self.cut && self.json.len() > self.max_bytes {
+                    // Close what is open: the rest is added to it.
+                    for _ in &self.stack {
+                        self.json.push_str("]}");
+                    }
+                    self.cut = true;
+                }
                 continue;
             }
             let total = top.children.handles.len();
             if top.next >= total {
-                self.json.push_str("]}");
+                if !self.cut {
+                    self.json.push_str("]}");
+                }
                 self.stack.pop();
                 continue;
             }
@@ -229,6 +258,16 @@ impl<C> SnapshotWalk<C> {
 
     pub fn take_json(&mut self) -> String {
         std::mem::take(&mut self.json)
+    }
+
+    /// The Mutation events (`data`) that add what did not fit in the FullSnapshot, to
+    /// send right after it, once `step` returned `true`.
+    pub fn take_adds(&mut self) -> Vec<String> {
+        let mut adds = std::mem::take(&mut self.adds);
+        if let Some(last) = adds.last_mut() {
+            last.push_str("]}");
+        }
+        adds
     }
 
     /// Containers (handles of the walk's DOM) into which a node read earlier moved.
@@ -304,6 +343,35 @@ impl<C> SnapshotWalk<C> {
         adds.extend(changes);
         diff_after(removes, &adds, &mut known)
     }
+}
+
+const ADDS_OPEN: &str = "{\"source\":0,\"texts\":[],\"attributes\":[],\"removes\":[],\"adds\":[";
+
+/// Appends `node` (under `parent`, after its siblings) to the last add event, or to a new
+/// one when it would pass `max_bytes`.
+fn write_add<C>(events: &mut Vec<String>, max_bytes: usize, parent: u32, node: &ReadNode<C>) {
+    let entry_len = node.json.len() + 48;
+    let full = events.last().map_or(true, |e| e.len() > ADDS_OPEN.len() && e.len() + entry_len > max_bytes);
+    if full {
+        if let Some(event) = events.last_mut() {
+            event.push_str("]}");
+        }
+        let mut event = String::with_capacity(max_bytes.min(1 << 20));
+        event.push_str(ADDS_OPEN);
+        events.push(event);
+    }
+    let Some(event) = events.last_mut() else { return };
+    if event.len() > ADDS_OPEN.len() {
+        event.push(',');
+    }
+    event.push_str("{\"parentId\":");
+    push_u64(event, parent.into());
+    event.push_str(",\"nextId\":null,\"node\":");
+    event.push_str(&node.json);
+    if node.children.is_some() {
+        event.push_str("]}");
+    }
+    event.push('}');
 }
 
 /// Whether `node` or one of its ancestors is in `nodes` (handles are unique within one

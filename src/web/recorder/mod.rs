@@ -10,7 +10,6 @@ mod snapshot;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::WeakMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, MutationObserver, MutationObserverInit, Node};
@@ -23,21 +22,18 @@ use crate::core::replay::mutation::{attach_iframe_data, diff, Handle};
 use crate::core::replay::sampling::{
     InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
 };
-use crate::core::replay::split::split_snapshot;
 use crate::core::replay::walk::SnapshotWalk;
 use crate::web::listener::Listener;
 use crate::web::privacy::Privacy;
 use crate::web::util::now_ms;
 use observer::{host_or_self, BatchDom};
-use serialize::{id_in, sl_later, Serializer};
+use serialize::{id_in, sl_later, NodeIds, Serializer};
 use snapshot::{Inherited, Reader};
 
-/// Largest FullSnapshot event, in bytes of JSON; a larger snapshot is cut (see
-/// `core::replay::split`). A page's snapshot JSON gzips 10–20× (measured on the bench and
-/// documentation pages), so 4 MB stays well under the 1 MB a batch may weigh as sent,
-/// and pages up to ~20,000 elements keep one FullSnapshot (cutting costs time and bytes).
-/// Only a snapshot that compresses less than 4:1 (mostly inline images) could still
-/// exceed the limit.
+/// Largest FullSnapshot event, in bytes of JSON: past it the walk writes the rest of the
+/// page as Mutation adds of at most this size each (`core::replay::walk`). A page's
+/// snapshot JSON gzips 10–20×, so 4 MB stays well under the 1 MB a batch may weigh as
+/// sent, and pages of up to ~20,000 elements keep one FullSnapshot (adds cost bytes).
 const SNAPSHOT_EVENT_MAX_BYTES: usize = 4_000_000;
 
 /// Longest a slice of the full snapshot's walk runs before the page gets the main
@@ -66,7 +62,7 @@ struct Shared {
 }
 
 struct State {
-    ids: WeakMap,
+    ids: NodeIds,
     mirror: Mirror,
     mouse: MoveSampler,
     touch: MoveSampler,
@@ -132,7 +128,7 @@ impl Recorder {
             privacy: Privacy::new(config),
             sink,
             state: RefCell::new(State {
-                ids: WeakMap::new(),
+                ids: NodeIds::create(),
                 mirror: Mirror::new(),
                 mouse: MoveSampler::new(event::source::MOUSE_MOVE),
                 touch: MoveSampler::new(event::source::TOUCH_MOVE),
@@ -331,7 +327,7 @@ impl Shared {
         Self::emit(state, event::INCREMENTAL_SNAPSHOT, data);
     }
 
-    fn serializer<'a>(&'a self, ids: &'a WeakMap, mirror: &'a mut Mirror) -> Serializer<'a> {
+    fn serializer<'a>(&'a self, ids: &'a NodeIds, mirror: &'a mut Mirror) -> Serializer<'a> {
         Serializer {
             all: js_sys::Array::new(),
             ids,
@@ -414,7 +410,12 @@ impl Shared {
         let (walk, iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror);
             serializer.all = all.clone();
-            let walk = Reader { serializer: &mut serializer }.start(&document, false, false);
+            let walk = Reader { serializer: &mut serializer }.start(
+                &document,
+                false,
+                false,
+                SNAPSHOT_EVENT_MAX_BYTES,
+            );
             (walk, serializer.iframes, serializer.shadow_roots)
         };
         let Some(walk) = walk else { return };
@@ -472,25 +473,13 @@ impl Shared {
         let json = progress.walk.take_json();
         let (top, left) = progress.scroll;
         Self::emit_at(state, event::META, &progress.meta, at);
-        // A snapshot too large for one event (a page of 100k elements is tens of MB of
-        // JSON) is sent as the top of the tree, then Mutation events adding the body.
-        match split_snapshot(&json, SNAPSHOT_EVENT_MAX_BYTES) {
-            None => {
-                Self::emit_at(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&json, top, left), at)
-            }
-            Some((top_json, adds)) => {
-                Self::emit_at(
-                    state,
-                    event::FULL_SNAPSHOT,
-                    &event::full_snapshot_data(&top_json, top, left),
-                    at,
-                );
-                for data in adds {
-                    Self::emit_at(state, event::INCREMENTAL_SNAPSHOT, &data, at);
-                }
-            }
-        }
+        Self::emit_at(state, event::FULL_SNAPSHOT, &event::full_snapshot_data(&json, top, left), at);
         drop(json);
+        // A snapshot too large for one event (a page of 100k elements is tens of MB of
+        // JSON): the rest of the tree, added.
+        for data in progress.walk.take_adds() {
+            Self::emit_at(state, event::INCREMENTAL_SNAPSHOT, &data, at);
+        }
         // The catch-up: what changed in the parts read before the walk ended.
         let (data, iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror);

@@ -1,7 +1,13 @@
 // The recorder's DOM reader. Rust asks for many nodes in one call and gets back one
 // string of NUL-separated fields (the format and its parser: src/core/replay/protocol.rs),
 // instead of crossing the wasm boundary for every property of every node. Nodes are
-// handed over by index in an array (`all`) that both sides keep; ids live in a WeakMap.
+// handed over by index in an array (`all`) that both sides keep.
+//
+// A node's id is kept on the node, under a symbol of the recorder's (`ids`): not in a
+// WeakMap, whose table stalls the main thread for 20-115 ms each time it grows past
+// 10k, 20k, 40k, 80k, 170k entries (measured in V8), which a sliced snapshot cannot
+// split. A symbol property is invisible to the page's `for…in`, `Object.keys` and JSON,
+// is not copied by `cloneNode`, and goes away with the node.
 // scripts/build.sh minifies this file in the package.
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -35,6 +41,26 @@ function children(all, node) {
   return first + "\0" + light + "\0" + (all.length - first - light) + "\0";
 }
 
+/** A new recorder's key for node ids. */
+export function sl_new_ids() {
+  return Symbol("sightline.id");
+}
+
+/** The id of `node` under `ids`, or -1. */
+export function sl_id(ids, node) {
+  const id = node[ids];
+  return id === undefined ? -1 : id;
+}
+
+/** Gives `node` an id (a node the page froze keeps none, and is read as new each time). */
+function sl_set_id(ids, node, id) {
+  try {
+    node[ids] = id;
+  } catch (_) {
+    // Object.freeze(node): nothing to do.
+  }
+}
+
 /** Appends `node` to `all`; its index. */
 export function sl_push(all, node) {
   all.push(node);
@@ -56,10 +82,10 @@ export function sl_read_children(all, parent, shadow, from, count, ids, fresh) {
       s += "g\0";
       continue;
     }
-    let id = ids.get(node);
+    let id = node[ids];
     if (id === undefined) {
       id = fresh++;
-      ids.set(node, id);
+      sl_set_id(ids, node, id);
     }
     s += type + "\0" + id + "\0";
     if (type === 1) s += (node.scrollLeft | 0) + "\0" + (node.scrollTop | 0) + "\0" + sl_read(node) + children(all, node);
@@ -81,10 +107,10 @@ export function sl_node(all, index, ids, fresh, scroll) {
   const node = all[index];
   const type = node.nodeType;
   if (!recorded(type)) return "";
-  let id = ids.get(node);
+  let id = node[ids];
   if (id === undefined) {
     id = fresh;
-    ids.set(node, fresh);
+    sl_set_id(ids, node, fresh);
   }
   const s = type + "\0" + id + "\0";
   if (type === 1) return s + (scroll ? (node.scrollLeft | 0) + "\0" + (node.scrollTop | 0) + "\0" : "") + sl_read(node);

@@ -1,11 +1,11 @@
 //! Reading nodes into the core's serialized-node model, shared by the snapshot walk
-//! (`snapshot.rs`) and mutation adds (`observer.rs`). Node → id lives in a JS `WeakMap` so a
-//! checkout reuses ids and removed nodes are garbage-collected with their ids.
+//! (`snapshot.rs`) and mutation adds (`observer.rs`). Node → id lives on the node, under
+//! the recorder's symbol (`NodeIds`), so a checkout reuses ids and removed nodes are
+//! garbage-collected with their ids.
 //!
 //! Nodes of same-origin iframes come from another JS realm, so types are told apart by
 //! `nodeType` and cast unchecked (`instanceof` would fail across realms).
 
-use js_sys::WeakMap;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, Node};
@@ -26,7 +26,9 @@ use crate::web::privacy::{input_type_of, Privacy};
 #[wasm_bindgen(module = "/src/web/recorder/reader.js")]
 extern "C" {
     fn sl_read(element: &Element) -> String;
-    fn sl_node(all: &js_sys::Array, index: u32, ids: &WeakMap, fresh: u32, scroll: bool) -> String;
+    fn sl_node(all: &js_sys::Array, index: u32, ids: &JsValue, fresh: u32, scroll: bool) -> String;
+    fn sl_new_ids() -> JsValue;
+    fn sl_id(ids: &JsValue, node: &JsValue) -> i32;
     /// Appends `node` to `all`; its index.
     pub fn sl_push(all: &js_sys::Array, node: &Node) -> u32;
     /// The records of `all[from..from + count]`, children of `all[parent]`.
@@ -36,7 +38,7 @@ extern "C" {
         shadow: bool,
         from: u32,
         count: u32,
-        ids: &WeakMap,
+        ids: &JsValue,
         fresh: u32,
     ) -> String;
     /// A node's handle in a mutation batch (its index in `all`).
@@ -64,7 +66,7 @@ pub struct Context {
 pub struct Serializer<'a> {
     /// The nodes being serialized, by index (a JS array: see `sl_node`).
     pub all: js_sys::Array,
-    pub ids: &'a WeakMap,
+    pub ids: &'a NodeIds,
     pub mirror: &'a mut Mirror,
     pub config: &'a ReplayConfig,
     /// The privacy options as selectors (the one rule: `core::replay::privacy`).
@@ -84,8 +86,27 @@ pub struct Serializer<'a> {
     pub last_child_context: Option<Context>,
 }
 
-pub fn id_in(ids: &WeakMap, node: &JsValue) -> Option<u32> {
-    ids.get(node.unchecked_ref()).as_f64().map(|id| id as u32)
+/// Node → id, kept on each node under a symbol of the recorder's (see `reader.js`).
+pub struct NodeIds(JsValue);
+
+impl NodeIds {
+    /// A new recorder's (a new symbol: ids of another recorder are not seen).
+    pub fn create() -> Self {
+        NodeIds(sl_new_ids())
+    }
+
+    pub fn get(&self, node: &JsValue) -> Option<u32> {
+        u32::try_from(sl_id(&self.0, node)).ok()
+    }
+
+    /// The key, for the reader.
+    pub fn key(&self) -> &JsValue {
+        &self.0
+    }
+}
+
+pub fn id_in(ids: &NodeIds, node: &JsValue) -> Option<u32> {
+    ids.get(node)
 }
 
 /// Whether `element` is recorded as a blocked placeholder.
@@ -257,7 +278,7 @@ impl Serializer<'_> {
     ) -> Option<u32> {
         let fresh = self.mirror.peek_next();
         let scroll = !self.for_mutation;
-        let read = sl_node(&self.all, index, self.ids, fresh, scroll);
+        let read = sl_node(&self.all, index, self.ids.key(), fresh, scroll);
         let record = parse_node(&read, scroll).ok()??;
         if record.id == fresh {
             self.mirror.id_for(None);

@@ -71,7 +71,7 @@ impl Reader<'_, '_> {
     ) {
         let s = &mut *self.serializer;
         let fresh = s.mirror.peek_next();
-        let text = sl_read_children(&s.all, parent, shadow, from, count as u32, s.ids, fresh);
+        let text = sl_read_children(&s.all, parent, shadow, from, count as u32, s.ids.key(), fresh);
         let mut seen = 0;
         if let Ok(chunk) = parse_chunk(&text) {
             self.serializer.mirror.reserve_until(chunk.next_fresh);
@@ -86,12 +86,14 @@ impl Reader<'_, '_> {
         }
     }
 
-    /// Starts the walk of `document` (`masked`: an iframe's inside a masked region).
+    /// Starts the walk of `document` (`masked`: an iframe's inside a masked region),
+    /// cut into events of at most `max_bytes` of JSON.
     pub fn start(
         &mut self,
         document: &Document,
         is_iframe: bool,
         masked: bool,
+        max_bytes: usize,
     ) -> Option<SnapshotWalk<Inherited>> {
         let index = sl_push(&self.serializer.all, document);
         let base_url: Rc<str> = Rc::from(document.base_uri().ok().flatten().unwrap_or_default());
@@ -108,7 +110,7 @@ impl Reader<'_, '_> {
             };
             root = Some(reader.node(index, &record, context, &base_url));
         });
-        Some(SnapshotWalk::new(index, root?, CHUNK))
+        Some(SnapshotWalk::new(index, root?, CHUNK, max_bytes))
     }
 }
 
@@ -137,10 +139,10 @@ impl WalkDom for Reader<'_, '_> {
 }
 
 /// Walks a whole document in one go (a same-origin iframe's, attached after the
-/// snapshot); its JSON.
+/// snapshot, in one event); its JSON.
 pub fn walk_whole(serializer: &mut Serializer, document: &Document, masked: bool) -> Option<String> {
     let mut reader = Reader { serializer };
-    let mut walk = reader.start(document, true, masked)?;
+    let mut walk = reader.start(document, true, masked, usize::MAX)?;
     while !walk.step(&mut reader, &mut || true) {}
     Some(walk.take_json())
 }
