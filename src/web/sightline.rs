@@ -244,7 +244,8 @@ impl Sightline {
         Ok(())
     }
 
-    /// Sends everything buffered and queued now; resolves with `{sent, pending}`.
+    /// Sends everything buffered and queued now (after a replay snapshot still being walked
+    /// in slices), resolves with `{sent, pending}`.
     /// Never rejects because of the network.
     #[wasm_bindgen(unchecked_return_type = "Promise<FlushResult>")]
     pub fn flush(&self) -> Result<js_sys::Promise, JsValue> {
