@@ -1,7 +1,5 @@
 // Large pages for the recorder's tests and benchmark (tests/bench/recorder): the Rust
 // documentation that ships with the toolchain, and a generated page of any size.
-// (replay-conformance.test.mjs has its own copies of both, from before this module; it can
-// import them from here.)
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";

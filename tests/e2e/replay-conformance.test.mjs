@@ -17,10 +17,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
 import { join, dirname, extname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bigPage, rustDocsDir } from "./large-pages.mjs";
 import { artifacts, startCollector, startPageServer, launchChromium, waitFor } from "./support.mjs";
 import { REPLAY_HTML, assertReplayMatchesIn, assertReplayExactIn, checkNodeIds, describeDocument, describeTree }
   from "./replay-support.mjs";
@@ -31,16 +31,6 @@ const fixturesDir = join(testsDir, "fixtures", "replay");
 const PASSWORD = "Hunter2-Secret!";
 const FIXTURES = ["forms", "svg", "styles", "tables", "iframes", "shadow", "mutations"];
 
-/** The Rust documentation that ships with the toolchain (the rust-docs component). */
-function rustDocsDir() {
-  try {
-    const sysroot = execFileSync("rustc", ["--print", "sysroot"], { encoding: "utf8" }).trim();
-    const dir = join(sysroot, "share", "doc", "rust", "html");
-    return existsSync(join(dir, "std", "vec", "struct.Vec.html")) ? dir : null;
-  } catch {
-    return null;
-  }
-}
 const RUST_DOCS = rustDocsDir();
 
 // The seed of the page that mutates during the first snapshot: fixed, so that a run can be
@@ -60,15 +50,6 @@ window.__recorderReady = true;`;
 const RECORD_TAG = '<script type="module" src="/record.js"></script>';
 
 
-/** A page of `elements` elements (sections of 10), with the recorder in <head>. */
-function bigPage(elements) {
-  const parts = ['<!doctype html><html><head><meta charset="utf-8"><title>big</title>', RECORD_TAG, "</head><body>"];
-  for (let i = 0; i < elements / 10; i++) {
-    parts.push(`<section id="s${i}"><h3>Part ${i}</h3><p>Some <b>bold</b> and <i>italic</i> words, `,
-      `<a href="#s${i}">a link</a>.</p><ul><li>one</li><li>two <em>${i}</em></li></ul></section>`);
-  }
-  return parts.join("") + "</body></html>";
-}
 
 /**
  * The mutator of the page that mutates during the first snapshot (run in the page from its
@@ -364,7 +345,7 @@ before(async () => {
       "/record.js": RECORD_JS,
       "/replay.html": REPLAY_HTML,
       "/assets/site.css": "body { font-family: sans-serif } .banner { background: url(../img/banner.png) }",
-      "/generated/big.html": () => bigPage(100000),
+      "/generated/big.html": () => bigPage(100000, RECORD_TAG),
       "/generated/shadow-move.html": SHADOW_MOVE_HTML,
       "/generated/mutating.html": (url) =>
         mutatingPage(Number(url.searchParams.get("elements")), Number(url.searchParams.get("seed")), url.searchParams.has("storm")),
