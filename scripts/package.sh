@@ -32,8 +32,8 @@ done
 # The web build is what a plain <script type="module"> loads: ship its glue minified, with
 # init() wrapped by scripts/glue/init.js (a CSP without 'wasm-unsafe-eval' is named as such).
 mv "$stage/web/sightline.js" "$stage/web/sightline.raw.js"
-# Short import names in the wasm and the glue instead of wasm-bindgen's hashed ones.
-node scripts/glue/shorten-imports.mjs "$stage/web"
+# Short names for what the wasm and the glue call each other (as scripts/build.sh does).
+node scripts/glue/shorten-names.mjs "$stage/web"
 cp scripts/glue/init.js "$stage/web/sightline.entry.js"
 esbuild "$stage/web/sightline.entry.js" --bundle --external:./snippets/* --minify --format=esm --log-level=warning \
   --outfile="$stage/web/sightline.js"
