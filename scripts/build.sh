@@ -17,7 +17,9 @@ mv pkg/sightline.js pkg/sightline.raw.js
 # hashed ones (scripts/glue/shorten-names.mjs; -5.9 KB gzip).
 node scripts/glue/shorten-names.mjs pkg
 cp scripts/glue/init.js pkg/sightline.entry.js
-esbuild pkg/sightline.entry.js --bundle --external:./snippets/* --minify --format=esm --log-level=warning --outfile=pkg/sightline.js
-rm pkg/sightline.raw.js pkg/sightline.entry.js
-# The inline_js snippets (pkg/snippets/) also ship as written: minify each in place.
-find pkg/snippets -name '*.js' -print0 | xargs -0 -r -I{} esbuild {} --minify --format=esm --log-level=warning --outfile={} --allow-overwrite
+# The inline_js snippets (pkg/snippets/) are bundled into the same file and minified with it:
+# one module to load instead of eight. esbuild warns about the duplicate keys of wasm-bindgen's
+# imports object (one per function imported from the same snippet): harmless, hence
+# --log-level=error.
+esbuild pkg/sightline.entry.js --bundle --minify --format=esm --log-level=error --outfile=pkg/sightline.js
+rm -r pkg/sightline.raw.js pkg/sightline.entry.js pkg/snippets
