@@ -13,8 +13,10 @@ wasm-pack build --target web --release --out-dir pkg --out-name sightline --no-p
 # scripts/glue/init.js wraps init() so that a page whose CSP forbids WebAssembly is told to
 # add 'wasm-unsafe-eval'; esbuild bundles it with the glue into one pkg/sightline.js.
 mv pkg/sightline.js pkg/sightline.raw.js
-# Short names for what the wasm and the glue call each other, instead of wasm-bindgen's
-# hashed ones (scripts/glue/shorten-names.mjs; -5.9 KB gzip).
+# Code the glue repeats per import shared (scripts/glue/compact-glue.mjs), then short names
+# for what the wasm and the glue call each other instead of wasm-bindgen's hashed ones
+# (scripts/glue/shorten-names.mjs; -6.6 KB gzip).
+node scripts/glue/compact-glue.mjs pkg/sightline.raw.js
 node scripts/glue/shorten-names.mjs pkg
 cp scripts/glue/init.js pkg/sightline.entry.js
 # The inline_js snippets (pkg/snippets/) are bundled into the same file and minified with it:

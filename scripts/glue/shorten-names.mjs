@@ -172,7 +172,7 @@ for (const [oldModule, newModule] of moduleNames) {
 // The functions of the glue's own module: keys of `const import0 = { … }`.
 for (const [oldField, newField] of importNames) {
   if (!/^[A-Za-z_$][\w$]*$/.test(oldField)) fail(`unexpected import name ${oldField}`);
-  const key = new RegExp(`(^|[^\\w$])${oldField}(?=: function\\()`, "gm");
+  const key = new RegExp(`(^|[^\\w$])${oldField}(?=: )`, "gm");
   let found = 0;
   glue = glue.replace(key, (_, before) => {
     found++;
