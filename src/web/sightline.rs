@@ -59,7 +59,7 @@ struct Running {
     _autocapture: Option<Autocapture>,
     _signals: Option<SignalsShell>,
     _listeners: Vec<Listener>,
-    _intervals: Vec<gloo_timers::callback::Interval>,
+    _intervals: Vec<crate::web::timer::Interval>,
 }
 
 #[wasm_bindgen]
@@ -133,10 +133,9 @@ impl Sightline {
         let mut intervals = Vec::new();
         if analytics.enabled {
             let uploader = uploader.clone();
-            intervals
-                .push(gloo_timers::callback::Interval::new(analytics.flush_interval_ms as u32, move || {
-                    uploader.flush_stream(Stream::Analytics)
-                }));
+            intervals.push(crate::web::timer::Interval::new(analytics.flush_interval_ms as u32, move || {
+                uploader.flush_stream(Stream::Analytics)
+            }));
         }
 
         let replay = inner.start_replay();

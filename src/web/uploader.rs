@@ -51,7 +51,7 @@ struct Inner {
     lock_prefix: String,
     segment_id: String,
     pump: RefCell<Pump>,
-    retry_timer: RefCell<Option<gloo_timers::callback::Timeout>>,
+    retry_timer: RefCell<Option<crate::web::timer::Timeout>>,
     /// A batch's body as sent (gzipped once), by `batch_id`, while it may be retried.
     payloads: RefCell<Vec<(String, Uint8Array, bool)>>,
     warned_session: Cell<bool>,
@@ -63,7 +63,7 @@ struct Inner {
     /// An adoption under Web Locks that has not finished (`flush()` waits for it).
     adoption: RefCell<Option<Promise>>,
     /// Another look at copies whose writer still held its lock (it may have been dying).
-    adopt_again: RefCell<Option<gloo_timers::callback::Timeout>>,
+    adopt_again: RefCell<Option<crate::web::timer::Timeout>>,
     /// Whether this browser has Web Locks (then a missing own copy was removed by a
     /// `clearBuffer()` elsewhere, never adopted: nobody adopts a live page's copy).
     locks: bool,
@@ -230,8 +230,7 @@ impl Uploader {
             let skipped = this.adopt_keys(|lock| free.iter().any(|f| f == lock));
             if skipped > 0 && !this.inner.paused.get() {
                 let again = this.clone();
-                let timer =
-                    gloo_timers::callback::Timeout::new(ADOPT_AGAIN_MS, move || again.adopt_foreign());
+                let timer = crate::web::timer::Timeout::new(ADOPT_AGAIN_MS, move || again.adopt_foreign());
                 *this.inner.adopt_again.borrow_mut() = Some(timer);
             }
         });
@@ -433,7 +432,7 @@ impl Uploader {
         let timer = next.map(|at| {
             let delay = at.saturating_sub(now_ms()).min(i32::MAX as u64) as u32;
             let this = self.clone();
-            gloo_timers::callback::Timeout::new(delay, move || {
+            crate::web::timer::Timeout::new(delay, move || {
                 this.send_soon();
             })
         });
