@@ -1,5 +1,7 @@
 //! Exponential backoff with jitter, shared by the upload outbox and the access gate.
 
+use crate::core::json::parse_u64;
+
 /// `delay(n) = min(initial * multiplier^n, max)` scaled by a random factor in
 /// `[1 - jitter, 1 + jitter]`; a server's `Retry-After` can only lengthen it, and never
 /// past a cap (`delay_ms`: the schedule's `max`; `step_capped_delay_ms`: the step's own
@@ -60,7 +62,7 @@ impl Backoff {
 pub fn parse_retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(|seconds| seconds.saturating_mul(1000));
+        return parse_u64(value).map(|seconds| seconds.saturating_mul(1000));
     }
     parse_http_date_ms(value).map(|at| at.saturating_sub(now_ms))
 }
@@ -71,12 +73,12 @@ fn parse_http_date_ms(value: &str) -> Option<u64> {
     if parts.len() != 6 || parts[5] != "GMT" {
         return None;
     }
-    let day: u64 = parts[1].parse().ok().filter(|d| (1..=31).contains(d))?;
+    let day = parse_u64(parts[1]).filter(|d| (1..=31).contains(d))?;
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let month = MONTHS.iter().position(|m| *m == parts[2])? as u64 + 1;
-    let year: u64 = parts[3].parse().ok()?;
-    let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let year = parse_u64(parts[3])?;
+    let hms: Vec<u64> = parts[4].split(':').map(parse_u64).collect::<Option<_>>()?;
     if hms.len() != 3 || !(1970..=9999).contains(&year) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
         return None;
     }

@@ -29,7 +29,7 @@
 use crate::core::backoff::Backoff;
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
 use crate::core::ids::uuid_v4;
-use crate::core::json::{push_u64, u64_string};
+use crate::core::json::{parse_u64, push_u64, u64_string};
 
 /// An rrweb Meta event (`{"type":4,…}`, as the recorder writes it): a full snapshot
 /// follows it.
@@ -858,7 +858,7 @@ impl Outbox {
                 return Err(format!("bad batch header \"{header}\""));
             };
             let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or("bad stream")?;
-            let count: usize = count.parse().map_err(|_| "bad event count")?;
+            let count = parse_u64(count).and_then(|n| usize::try_from(n).ok()).ok_or("bad event count")?;
             let events: Vec<String> = lines.by_ref().take(count).map(str::to_string).collect();
             if events.len() != count {
                 return Err("truncated batch".into());
@@ -867,7 +867,7 @@ impl Outbox {
                 Stream::Analytics => None,
                 Stream::Replay => Some(ReplaySession {
                     browser_session_id: session_id.to_string(),
-                    started_at_ms: started.parse().map_err(|_| "bad started_at_ms")?,
+                    started_at_ms: parse_u64(started).ok_or("bad started_at_ms")?,
                 }),
             };
             if self.queue.iter().any(|q| q.content.batch_id == batch_id) {
