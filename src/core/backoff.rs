@@ -69,17 +69,28 @@ pub fn parse_retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
 
 /// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only date form servers send today.
 fn parse_http_date_ms(value: &str) -> Option<u64> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
+    // Exactly six whitespace-separated parts, read without collecting them (no `Vec`).
+    let mut parts = value.split_whitespace();
+    let mut part = [""; 6];
+    for slot in part.iter_mut() {
+        *slot = parts.next()?;
+    }
+    if parts.next().is_some() || part[5] != "GMT" {
         return None;
     }
-    let day = parse_u64(parts[1]).filter(|d| (1..=31).contains(d))?;
+    let day = parse_u64(part[1]).filter(|d| (1..=31).contains(d))?;
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = MONTHS.iter().position(|m| *m == parts[2])? as u64 + 1;
-    let year = parse_u64(parts[3])?;
-    let hms: Vec<u64> = parts[4].split(':').map(parse_u64).collect::<Option<_>>()?;
-    if hms.len() != 3 || !(1970..=9999).contains(&year) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
+    let month = MONTHS.iter().position(|m| *m == part[2])? as u64 + 1;
+    let year = parse_u64(part[3])?;
+    // `hh:mm:ss`: exactly three numbers.
+    let mut fields = part[4].split(':');
+    let mut hms = [0u64; 3];
+    for slot in hms.iter_mut() {
+        *slot = parse_u64(fields.next()?)?;
+    }
+    if fields.next().is_some() || !(1970..=9999).contains(&year) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60
+    {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -144,6 +155,12 @@ mod tests {
             "Sun, 32 Nov 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 99:49:37 GMT",
             "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+            "Sun, 06 Nov 1994 08:49:x GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT later",
+            "06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
         ] {
             assert_eq!(parse_retry_after_ms(value, 0), None, "{value}");
         }
