@@ -853,10 +853,21 @@ impl Outbox {
         }
         let mut adopted = Vec::new();
         while let Some(header) = lines.next() {
-            let fields: Vec<&str> = header.split('\t').collect();
-            let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields[..] else {
+            // Exactly eight tab-separated fields, read without collecting them (no `Vec`).
+            let mut fields = [""; 8];
+            let mut n = 0;
+            for part in header.split('\t') {
+                if n == fields.len() {
+                    n += 1;
+                    break;
+                }
+                fields[n] = part;
+                n += 1;
+            }
+            if n != fields.len() {
                 return Err(format!("bad batch header \"{header}\""));
-            };
+            }
+            let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields;
             let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or("bad stream")?;
             let count = parse_u64(count).and_then(|n| usize::try_from(n).ok()).ok_or("bad event count")?;
             let events: Vec<String> = lines.by_ref().take(count).map(str::to_string).collect();

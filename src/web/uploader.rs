@@ -412,12 +412,9 @@ impl Uploader {
     /// Keeps the persisted copies true and the retry timer armed; forgets the cached
     /// bodies of batches that are gone (delivered, dropped by the byte cap, cleared).
     fn after_change(&self) {
-        let cached: Vec<String> = self.inner.payloads.borrow().iter().map(|p| p.0.clone()).collect();
-        let gone: Vec<String> =
-            cached.into_iter().filter(|id| !self.inner.outbox.borrow().holds(id)).collect();
-        if !gone.is_empty() {
-            self.inner.payloads.borrow_mut().retain(|p| !gone.contains(&p.0));
-        }
+        let outbox = self.inner.outbox.borrow();
+        self.inner.payloads.borrow_mut().retain(|p| outbox.holds(&p.0));
+        drop(outbox);
         self.refresh_persisted_copies();
         self.arm_retry_timer();
         self.report_warnings();

@@ -248,7 +248,10 @@ impl ReplayControls {
         }
         self.trim_window(now_ms);
         self.mode = ReplayMode::Always;
-        let mut out: Vec<String> = self.window.drain(..).flat_map(|s| s.events).collect();
+        let mut out: Vec<String> = Vec::new();
+        for mut segment in self.window.drain(..) {
+            out.append(&mut segment.events);
+        }
         out.push(marker);
         // Held events of the minimum duration do not apply to a triggered replay: the
         // error is the reason to send it.

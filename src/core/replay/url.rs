@@ -20,10 +20,10 @@ fn has_scheme(value: &str) -> bool {
 /// Removes `.` and `..` segments of an absolute path (RFC 3986 §5.2.4).
 fn remove_dot_segments(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
-    let parts: Vec<&str> = path.split('/').collect();
-    let last = parts.len() - 1;
-    for (i, seg) in parts.iter().enumerate().skip(1) {
-        match *seg {
+    // The index of the last part: one part more than there are slashes.
+    let last = path.bytes().filter(|&b| b == b'/').count();
+    for (i, seg) in path.split('/').enumerate().skip(1) {
+        match seg {
             "." => {
                 if i == last {
                     segments.push("");
