@@ -479,7 +479,11 @@ impl Outbox {
     /// The batches to send now, in the order they were formed; each is marked in flight
     /// until `complete` is called for it.
     pub fn take_due(&mut self, now_ms: u64) -> Vec<Send> {
-        std::iter::from_fn(|| self.take_next_due(now_ms)).collect()
+        let mut due = Vec::new();
+        while let Some(send) = self.take_next_due(now_ms) {
+            due.push(send);
+        }
+        due
     }
 
     /// Whether a batch is due at `now_ms` (without claiming it).
@@ -743,14 +747,21 @@ impl Outbox {
             // is in flight).
             return self.persisted_copy_unbudgeted(stream);
         }
-        self.pending_copies[index(stream)] =
-            picked.iter().map(|&at| self.queue[at].content.batch_id.clone()).collect();
+        let mut ids = Vec::new();
+        for &at in &picked {
+            ids.push(self.queue[at].content.batch_id.clone());
+        }
+        self.pending_copies[index(stream)] = ids;
         write_persisted(picked.iter().map(|&at| &self.queue[at]))
     }
 
     fn persisted_copy_unbudgeted(&mut self, stream: Stream) -> Option<String> {
         let batches = self.queue.iter().filter(|b| b.content.stream == stream);
-        self.pending_copies[index(stream)] = batches.clone().map(|b| b.content.batch_id.clone()).collect();
+        let mut ids = Vec::new();
+        for batch in batches.clone() {
+            ids.push(batch.content.batch_id.clone());
+        }
+        self.pending_copies[index(stream)] = ids;
         write_persisted(batches)
     }
 
@@ -778,12 +789,12 @@ impl Outbox {
         }
         self.copies[index(stream)] = None;
         if stream == Stream::Replay {
-            let at: Vec<usize> = (0..self.queue.len())
-                .filter(|&at| {
-                    let b = &self.queue[at];
-                    b.delivery == Delivery::Waiting && ids.contains(&b.content.batch_id)
-                })
-                .collect();
+            let mut at = Vec::new();
+            for (i, b) in self.queue.iter().enumerate() {
+                if b.delivery == Delivery::Waiting && ids.contains(&b.content.batch_id) {
+                    at.push(i);
+                }
+            }
             self.drop_replay_batches(&at);
         }
     }
@@ -911,7 +922,11 @@ impl Outbox {
 
     /// Ids of the batches `persisted()` would write.
     pub fn persisted_ids(&self) -> Vec<String> {
-        self.queue.iter().map(|b| b.content.batch_id.clone()).collect()
+        let mut ids = Vec::new();
+        for batch in &self.queue {
+            ids.push(batch.content.batch_id.clone());
+        }
+        ids
     }
 
     /// `clearBuffer()`: drops every event not yet acknowledged (counted) and starts a

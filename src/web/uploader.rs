@@ -220,21 +220,23 @@ impl Uploader {
 
     fn adopt_foreign(&self) {
         let inner = &self.inner;
-        let owners: Vec<String> = self.foreign_keys().iter().map(|key| self.lock_name(key)).collect();
-        if owners.is_empty() {
+        let owners = js_sys::Array::new();
+        for key in self.foreign_keys() {
+            owners.push(&JsValue::from_str(&self.lock_name(&key)));
+        }
+        if owners.length() == 0 {
             return;
         }
         let this = self.clone();
         let adopt = Closure::once_into_js(move |free: js_sys::Array| {
-            let free: Vec<String> = free.iter().filter_map(|v| v.as_string()).collect();
-            let skipped = this.adopt_keys(|lock| free.iter().any(|f| f == lock));
+            let skipped =
+                this.adopt_keys(|lock| free.iter().any(|f| f.as_string().is_some_and(|f| f == lock)));
             if skipped > 0 && !this.inner.paused.get() {
                 let again = this.clone();
                 let timer = crate::web::timer::Timeout::new(ADOPT_AGAIN_MS, move || again.adopt_foreign());
                 *this.inner.adopt_again.borrow_mut() = Some(timer);
             }
         });
-        let owners: js_sys::Array = owners.iter().map(|o| JsValue::from_str(o)).collect();
         let adoption_lock = format!("{}adopt", inner.lock_prefix);
         match adopt_under_locks(&adoption_lock, &owners, &adopt) {
             Some(adoption) => *inner.adoption.borrow_mut() = Some(adoption),
@@ -246,10 +248,9 @@ impl Uploader {
 
     fn foreign_keys(&self) -> Vec<String> {
         let own = [self.key(Stream::Analytics), self.key(Stream::Replay)];
-        storage::keys_with_prefix(&self.inner.storage_prefix)
-            .into_iter()
-            .filter(|k| !own.contains(k))
-            .collect()
+        let mut keys = storage::keys_with_prefix(&self.inner.storage_prefix);
+        keys.retain(|k| !own.contains(k));
+        keys
     }
 
     /// The Web Lock of the page that wrote `key`.
