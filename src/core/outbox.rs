@@ -511,7 +511,11 @@ impl Outbox {
 
     /// When the next waiting batch becomes due, if any (the shell sets a timer).
     pub fn next_wakeup_ms(&self) -> Option<u64> {
-        self.queue.iter().filter(|b| b.delivery == Delivery::Waiting).map(|b| b.next_attempt_at_ms).min()
+        let mut next: Option<u64> = None;
+        for b in self.queue.iter().filter(|b| b.delivery == Delivery::Waiting) {
+            next = Some(next.map_or(b.next_attempt_at_ms, |n| n.min(b.next_attempt_at_ms)));
+        }
+        next
     }
 
     /// Applies the outcome of one attempt (wire.md's status table).

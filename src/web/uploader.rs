@@ -80,9 +80,11 @@ fn fingerprint(session: &Option<AnalyticsSession>) -> u64 {
     let Some(session) = session else { return 0 };
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in [&session.access_token, &session.refresh_token] {
-        for byte in part.as_deref().unwrap_or("\u{0}").bytes().chain([0xff]) {
+        for byte in part.as_deref().unwrap_or("\u{0}").bytes() {
             hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
         }
+        // A separator after each part (0xff is never a byte of UTF-8).
+        hash = (hash ^ 0xff).wrapping_mul(0x100_0000_01b3);
     }
     hash | 1
 }

@@ -285,7 +285,7 @@ impl ReplayControls {
         let release = (!self.held.is_empty())
             .then(|| self.session_started_ms.saturating_add(self.config.minimum_duration_ms));
         let checkout = (self.mode == ReplayMode::OnError).then_some(self.next_checkout_ms);
-        [Some(stop), release, checkout].into_iter().flatten().min()
+        crate::core::json::earliest(&[Some(stop), release, checkout])
     }
 
     /// What is due at `now_ms`, one action at a time (call again until `None`).
