@@ -13,8 +13,15 @@ wasm-pack build --target web --release --out-dir pkg --out-name sightline --no-p
 # scripts/glue/init.js wraps init() so that a page whose CSP forbids WebAssembly is told to
 # add 'wasm-unsafe-eval'; esbuild bundles it with the glue into one pkg/sightline.js.
 mv pkg/sightline.js pkg/sightline.raw.js
+# Code the glue repeats per import shared (scripts/glue/compact-glue.mjs), then short names
+# for what the wasm and the glue call each other instead of wasm-bindgen's hashed ones
+# (scripts/glue/shorten-names.mjs; -6.6 KB gzip).
+node scripts/glue/compact-glue.mjs pkg/sightline.raw.js
+node scripts/glue/shorten-names.mjs pkg
 cp scripts/glue/init.js pkg/sightline.entry.js
-esbuild pkg/sightline.entry.js --bundle --external:./snippets/* --minify --format=esm --log-level=warning --outfile=pkg/sightline.js
-rm pkg/sightline.raw.js pkg/sightline.entry.js
-# The inline_js snippets (pkg/snippets/) also ship as written: minify each in place.
-find pkg/snippets -name '*.js' -print0 | xargs -0 -r -I{} esbuild {} --minify --format=esm --log-level=warning --outfile={} --allow-overwrite
+# The inline_js snippets (pkg/snippets/) are bundled into the same file and minified with it:
+# one module to load instead of eight. esbuild warns about the duplicate keys of wasm-bindgen's
+# imports object (one per function imported from the same snippet): harmless, hence
+# --log-level=error.
+esbuild pkg/sightline.entry.js --bundle --minify --format=esm --log-level=error --outfile=pkg/sightline.js
+rm -r pkg/sightline.raw.js pkg/sightline.entry.js pkg/snippets

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wasm=$(gzip -9c pkg/sightline_bg.wasm | wc -c)
-# The JS glue plus any inline-JS snippets wasm-bindgen emitted (pkg/snippets/).
+# The JS glue plus any inline-JS snippets in pkg/snippets/ (none since scripts/build.sh bundles
+# them into sightline.js; kept for builds made otherwise).
 js=$(cat pkg/sightline.js $(find pkg/snippets -name '*.js' 2>/dev/null) | gzip -9c | wc -c)
 printf 'bundle: sightline_bg.wasm %d B raw, %d B gzip; sightline.js (+ snippets) %d B raw, %d B gzip; total %d B gzip (%.1f KB)\n' \
   "$(wc -c <pkg/sightline_bg.wasm)" "$wasm" "$(cat pkg/sightline.js $(find pkg/snippets -name '*.js' 2>/dev/null) | wc -c)" "$js" "$((wasm + js))" \

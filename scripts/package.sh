@@ -32,10 +32,15 @@ done
 # The web build is what a plain <script type="module"> loads: ship its glue minified, with
 # init() wrapped by scripts/glue/init.js (a CSP without 'wasm-unsafe-eval' is named as such).
 mv "$stage/web/sightline.js" "$stage/web/sightline.raw.js"
+# The glue's repeated code shared and short names for what the wasm and the glue call each
+# other (as scripts/build.sh does), and
+# the inline_js snippets bundled into the same minified file (no web/snippets/).
+node scripts/glue/compact-glue.mjs "$stage/web/sightline.raw.js"
+node scripts/glue/shorten-names.mjs "$stage/web"
 cp scripts/glue/init.js "$stage/web/sightline.entry.js"
-esbuild "$stage/web/sightline.entry.js" --bundle --external:./snippets/* --minify --format=esm --log-level=warning \
+esbuild "$stage/web/sightline.entry.js" --bundle --minify --format=esm --log-level=error \
   --outfile="$stage/web/sightline.js"
-rm "$stage/web/sightline.raw.js" "$stage/web/sightline.entry.js"
+rm -r "$stage/web/sightline.raw.js" "$stage/web/sightline.entry.js" "$stage/web/snippets"
 
 cp -R pkg-template/. "$stage/"
 cp CHANGELOG.md "$stage/CHANGELOG.md"

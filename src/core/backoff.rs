@@ -1,5 +1,7 @@
 //! Exponential backoff with jitter, shared by the upload outbox and the access gate.
 
+use crate::core::json::parse_u64;
+
 /// `delay(n) = min(initial * multiplier^n, max)` scaled by a random factor in
 /// `[1 - jitter, 1 + jitter]`; a server's `Retry-After` can only lengthen it, and never
 /// past a cap (`delay_ms`: the schedule's `max`; `step_capped_delay_ms`: the step's own
@@ -60,24 +62,35 @@ impl Backoff {
 pub fn parse_retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(|seconds| seconds.saturating_mul(1000));
+        return parse_u64(value).map(|seconds| seconds.saturating_mul(1000));
     }
     parse_http_date_ms(value).map(|at| at.saturating_sub(now_ms))
 }
 
 /// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only date form servers send today.
 fn parse_http_date_ms(value: &str) -> Option<u64> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
+    // Exactly six whitespace-separated parts, read without collecting them (no `Vec`).
+    let mut parts = value.split_whitespace();
+    let mut part = [""; 6];
+    for slot in part.iter_mut() {
+        *slot = parts.next()?;
+    }
+    if parts.next().is_some() || part[5] != "GMT" {
         return None;
     }
-    let day: u64 = parts[1].parse().ok().filter(|d| (1..=31).contains(d))?;
+    let day = parse_u64(part[1]).filter(|d| (1..=31).contains(d))?;
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = MONTHS.iter().position(|m| *m == parts[2])? as u64 + 1;
-    let year: u64 = parts[3].parse().ok()?;
-    let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    if hms.len() != 3 || !(1970..=9999).contains(&year) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
+    let month = MONTHS.iter().position(|m| *m == part[2])? as u64 + 1;
+    let year = parse_u64(part[3])?;
+    // `hh:mm:ss`: exactly three numbers.
+    let mut fields = part[4].split(':');
+    let mut hms = [0u64; 3];
+    for slot in hms.iter_mut() {
+        *slot = parse_u64(fields.next()?)?;
+    }
+    if fields.next().is_some() || !(1970..=9999).contains(&year) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60
+    {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -142,6 +155,12 @@ mod tests {
             "Sun, 32 Nov 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 99:49:37 GMT",
             "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+            "Sun, 06 Nov 1994 08:49:x GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT later",
+            "06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
         ] {
             assert_eq!(parse_retry_after_ms(value, 0), None, "{value}");
         }

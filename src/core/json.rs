@@ -60,6 +60,39 @@ pub fn u64_string(value: u64) -> String {
     out
 }
 
+/// The earliest of some optional times (`None` when none is set): what
+/// `times.iter().flatten().min()` answers, as one small loop shared by the deadlines of the
+/// replay controls and the signals (a smaller bundle than one iterator chain each).
+pub fn earliest(times: &[Option<u64>]) -> Option<u64> {
+    let mut out: Option<u64> = None;
+    for &time in times {
+        out = match (out, time) {
+            (Some(o), Some(t)) => Some(o.min(t)),
+            (None, t) => t,
+            (o, None) => o,
+        };
+    }
+    out
+}
+
+/// `s.parse::<u64>().ok()`, written out: an optional `+`, then one or more ASCII digits,
+/// `None` on overflow. One small function instead of core's generic integer parser for each
+/// integer type parsed (a smaller bundle).
+pub fn parse_u64(s: &str) -> Option<u64> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +110,48 @@ mod tests {
         let back: String = serde_json::from_str(&literal).unwrap();
         assert_eq!(back, tricky);
         assert_eq!(str_literal("plain"), "\"plain\"");
+    }
+
+    #[test]
+    fn earliest_is_the_minimum_of_the_times_set() {
+        assert_eq!(earliest(&[]), None);
+        assert_eq!(earliest(&[None, None]), None);
+        assert_eq!(earliest(&[Some(5), None, Some(3), Some(9)]), Some(3));
+        assert_eq!(earliest(&[None, Some(u64::MAX)]), Some(u64::MAX));
+        assert_eq!(earliest(&[Some(0), Some(7)]), Some(0));
+    }
+
+    #[test]
+    fn parses_u64_as_str_parse_does() {
+        let cases = [
+            "0",
+            "7",
+            "+7",
+            "007",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "",
+            "+",
+            "-1",
+            "-0",
+            " 1",
+            "1 ",
+            "1_000",
+            "1.0",
+            "0x10",
+            "١٢",
+            "+-1",
+            "++1",
+            "12a",
+            "٣",
+        ];
+        for s in cases {
+            assert_eq!(parse_u64(s), s.parse::<u64>().ok(), "{s:?}");
+        }
+        for v in [0u64, 1, 9, 10, 4_294_967_295, 4_294_967_296, u64::MAX - 1, u64::MAX] {
+            assert_eq!(parse_u64(&v.to_string()), Some(v));
+        }
     }
 
     #[test]

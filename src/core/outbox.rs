@@ -29,7 +29,7 @@
 use crate::core::backoff::Backoff;
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
 use crate::core::ids::uuid_v4;
-use crate::core::json::{push_u64, u64_string};
+use crate::core::json::{parse_u64, push_u64, u64_string};
 
 /// An rrweb Meta event (`{"type":4,…}`, as the recorder writes it): a full snapshot
 /// follows it.
@@ -479,7 +479,11 @@ impl Outbox {
     /// The batches to send now, in the order they were formed; each is marked in flight
     /// until `complete` is called for it.
     pub fn take_due(&mut self, now_ms: u64) -> Vec<Send> {
-        std::iter::from_fn(|| self.take_next_due(now_ms)).collect()
+        let mut due = Vec::new();
+        while let Some(send) = self.take_next_due(now_ms) {
+            due.push(send);
+        }
+        due
     }
 
     /// Whether a batch is due at `now_ms` (without claiming it).
@@ -507,7 +511,11 @@ impl Outbox {
 
     /// When the next waiting batch becomes due, if any (the shell sets a timer).
     pub fn next_wakeup_ms(&self) -> Option<u64> {
-        self.queue.iter().filter(|b| b.delivery == Delivery::Waiting).map(|b| b.next_attempt_at_ms).min()
+        let mut next: Option<u64> = None;
+        for b in self.queue.iter().filter(|b| b.delivery == Delivery::Waiting) {
+            next = Some(next.map_or(b.next_attempt_at_ms, |n| n.min(b.next_attempt_at_ms)));
+        }
+        next
     }
 
     /// Applies the outcome of one attempt (wire.md's status table).
@@ -743,14 +751,21 @@ impl Outbox {
             // is in flight).
             return self.persisted_copy_unbudgeted(stream);
         }
-        self.pending_copies[index(stream)] =
-            picked.iter().map(|&at| self.queue[at].content.batch_id.clone()).collect();
+        let mut ids = Vec::new();
+        for &at in &picked {
+            ids.push(self.queue[at].content.batch_id.clone());
+        }
+        self.pending_copies[index(stream)] = ids;
         write_persisted(picked.iter().map(|&at| &self.queue[at]))
     }
 
     fn persisted_copy_unbudgeted(&mut self, stream: Stream) -> Option<String> {
         let batches = self.queue.iter().filter(|b| b.content.stream == stream);
-        self.pending_copies[index(stream)] = batches.clone().map(|b| b.content.batch_id.clone()).collect();
+        let mut ids = Vec::new();
+        for batch in batches.clone() {
+            ids.push(batch.content.batch_id.clone());
+        }
+        self.pending_copies[index(stream)] = ids;
         write_persisted(batches)
     }
 
@@ -778,12 +793,12 @@ impl Outbox {
         }
         self.copies[index(stream)] = None;
         if stream == Stream::Replay {
-            let at: Vec<usize> = (0..self.queue.len())
-                .filter(|&at| {
-                    let b = &self.queue[at];
-                    b.delivery == Delivery::Waiting && ids.contains(&b.content.batch_id)
-                })
-                .collect();
+            let mut at = Vec::new();
+            for (i, b) in self.queue.iter().enumerate() {
+                if b.delivery == Delivery::Waiting && ids.contains(&b.content.batch_id) {
+                    at.push(i);
+                }
+            }
             self.drop_replay_batches(&at);
         }
     }
@@ -853,12 +868,23 @@ impl Outbox {
         }
         let mut adopted = Vec::new();
         while let Some(header) = lines.next() {
-            let fields: Vec<&str> = header.split('\t').collect();
-            let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields[..] else {
+            // Exactly eight tab-separated fields, read without collecting them (no `Vec`).
+            let mut fields = [""; 8];
+            let mut n = 0;
+            for part in header.split('\t') {
+                if n == fields.len() {
+                    n += 1;
+                    break;
+                }
+                fields[n] = part;
+                n += 1;
+            }
+            if n != fields.len() {
                 return Err(format!("bad batch header \"{header}\""));
-            };
+            }
+            let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields;
             let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or("bad stream")?;
-            let count: usize = count.parse().map_err(|_| "bad event count")?;
+            let count = parse_u64(count).and_then(|n| usize::try_from(n).ok()).ok_or("bad event count")?;
             let events: Vec<String> = lines.by_ref().take(count).map(str::to_string).collect();
             if events.len() != count {
                 return Err("truncated batch".into());
@@ -867,7 +893,7 @@ impl Outbox {
                 Stream::Analytics => None,
                 Stream::Replay => Some(ReplaySession {
                     browser_session_id: session_id.to_string(),
-                    started_at_ms: started.parse().map_err(|_| "bad started_at_ms")?,
+                    started_at_ms: parse_u64(started).ok_or("bad started_at_ms")?,
                 }),
             };
             if self.queue.iter().any(|q| q.content.batch_id == batch_id) {
@@ -900,7 +926,11 @@ impl Outbox {
 
     /// Ids of the batches `persisted()` would write.
     pub fn persisted_ids(&self) -> Vec<String> {
-        self.queue.iter().map(|b| b.content.batch_id.clone()).collect()
+        let mut ids = Vec::new();
+        for batch in &self.queue {
+            ids.push(batch.content.batch_id.clone());
+        }
+        ids
     }
 
     /// `clearBuffer()`: drops every event not yet acknowledged (counted) and starts a

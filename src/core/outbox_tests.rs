@@ -374,6 +374,12 @@ fn adopting_garbage_is_an_error_and_adopting_twice_is_harmless() {
     let mut outbox = new_outbox(5);
     assert!(outbox.adopt("hello").is_err());
     assert!(outbox.adopt("sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t3\n{}\n").is_err());
+    // A header of seven or nine fields is refused, naming the header.
+    let seven = "sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t1\n{}\n";
+    assert_eq!(outbox.adopt(seven), Err("bad batch header \"B\tanalytics\tid\tseg\t-\t-\t1\"".to_string()));
+    let nine = "sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t1\tx\n{}\n";
+    assert!(outbox.adopt(nine).unwrap_err().starts_with("bad batch header"));
+    assert_eq!(outbox.stats().queued_events, 0);
     let text = "sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t1\n{}\n";
     assert_eq!(outbox.adopt(text), Ok(1));
     assert_eq!(outbox.adopt(text), Ok(0));

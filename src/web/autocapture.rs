@@ -251,10 +251,12 @@ pub fn click_fields(event: &web_sys::Event, privacy: &Privacy) -> Option<String>
 fn click_json(read: &js_sys::Array) -> Option<String> {
     let mut data = read.get(0).as_string()?;
     if read.length() >= 2 {
-        let pieces: Vec<(String, bool)> = (2..read.length())
-            .step_by(2)
-            .map(|i| (read.get(i + 1).as_string().unwrap_or_default(), read.get(i).is_truthy()))
-            .collect();
+        let mut pieces: Vec<(String, bool)> = Vec::new();
+        let mut i = 2;
+        while i < read.length() {
+            pieces.push((read.get(i + 1).as_string().unwrap_or_default(), read.get(i).is_truthy()));
+            i += 2;
+        }
         let text = click_text(pieces.iter().map(|(s, masked)| (s.as_str(), *masked)));
         data.pop(); // the closing brace
         data.push_str(",\"text\":");

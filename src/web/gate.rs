@@ -195,7 +195,7 @@ impl Inner {
             let timed_out = timed_out.clone();
             let timeout_ms = self.config.attempt_timeout_ms.min(i32::MAX as u64) as u32;
             // Dropping the handle at the end of the attempt clears the timer.
-            gloo_timers::callback::Timeout::new(timeout_ms, move || {
+            crate::web::timer::Timeout::new(timeout_ms, move || {
                 timed_out.set(true);
                 controller.abort();
             })

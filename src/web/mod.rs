@@ -1,5 +1,5 @@
 //! The browser shell: carries inputs from the browser into `core` and its answers out.
-//! Everything here is wasm32-only glue (web-sys, js-sys, gloo-timers, fetch).
+//! Everything here is wasm32-only glue (web-sys, js-sys, fetch).
 
 pub mod autocapture;
 pub mod consent;
@@ -14,6 +14,7 @@ pub mod session;
 pub mod sightline;
 pub mod signals;
 pub mod storage;
+pub mod timer;
 pub mod transport;
 pub mod types;
 pub mod uploader;

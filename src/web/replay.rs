@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::{Interval, Timeout};
+use crate::web::timer::{Interval, Timeout};
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 

@@ -59,7 +59,7 @@ struct Running {
     _autocapture: Option<Autocapture>,
     _signals: Option<SignalsShell>,
     _listeners: Vec<Listener>,
-    _intervals: Vec<gloo_timers::callback::Interval>,
+    _intervals: Vec<crate::web::timer::Interval>,
 }
 
 #[wasm_bindgen]
@@ -133,10 +133,9 @@ impl Sightline {
         let mut intervals = Vec::new();
         if analytics.enabled {
             let uploader = uploader.clone();
-            intervals
-                .push(gloo_timers::callback::Interval::new(analytics.flush_interval_ms as u32, move || {
-                    uploader.flush_stream(Stream::Analytics)
-                }));
+            intervals.push(crate::web::timer::Interval::new(analytics.flush_interval_ms as u32, move || {
+                uploader.flush_stream(Stream::Analytics)
+            }));
         }
 
         let replay = inner.start_replay();
@@ -260,11 +259,9 @@ impl Sightline {
             // A full snapshot still being walked goes on in slices (finishing it here
             // would freeze the page); it is waited for, up to 10 s, and sent too.
             if let Some(replay) = replay.filter(|r| r.snapshot_in_progress()) {
-                for _ in 0..2500 {
-                    gloo_timers::future::TimeoutFuture::new(4).await;
-                    if !replay.snapshot_in_progress() {
-                        break;
-                    }
+                let give_up_at = now_ms() + 10_000;
+                while replay.snapshot_in_progress() && now_ms() < give_up_at {
+                    crate::web::timer::pause(4).await;
                 }
                 replay.flush_pending();
             }

@@ -27,6 +27,11 @@ pub fn keys_with_prefix(prefix: &str) -> Vec<String> {
     let Some(storage) = local_storage() else {
         return Vec::new();
     };
-    let count = storage.length().unwrap_or(0);
-    (0..count).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect()
+    let mut keys = Vec::new();
+    for i in 0..storage.length().unwrap_or(0) {
+        if let Some(key) = storage.key(i).ok().flatten().filter(|k| k.starts_with(prefix)) {
+            keys.push(key);
+        }
+    }
+    keys
 }

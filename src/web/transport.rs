@@ -83,7 +83,7 @@ impl Endpoint {
         }
         let timer = controller.as_ref().map(|c| {
             let c = c.clone();
-            gloo_timers::callback::Timeout::new(REQUEST_TIMEOUT_MS as u32, move || c.abort())
+            crate::web::timer::Timeout::new(REQUEST_TIMEOUT_MS as u32, move || c.abort())
         });
         let outcome = fetch_outcome(&url, &init).await;
         drop(timer);

@@ -51,7 +51,7 @@ struct Inner {
     lock_prefix: String,
     segment_id: String,
     pump: RefCell<Pump>,
-    retry_timer: RefCell<Option<gloo_timers::callback::Timeout>>,
+    retry_timer: RefCell<Option<crate::web::timer::Timeout>>,
     /// A batch's body as sent (gzipped once), by `batch_id`, while it may be retried.
     payloads: RefCell<Vec<(String, Uint8Array, bool)>>,
     warned_session: Cell<bool>,
@@ -63,7 +63,7 @@ struct Inner {
     /// An adoption under Web Locks that has not finished (`flush()` waits for it).
     adoption: RefCell<Option<Promise>>,
     /// Another look at copies whose writer still held its lock (it may have been dying).
-    adopt_again: RefCell<Option<gloo_timers::callback::Timeout>>,
+    adopt_again: RefCell<Option<crate::web::timer::Timeout>>,
     /// Whether this browser has Web Locks (then a missing own copy was removed by a
     /// `clearBuffer()` elsewhere, never adopted: nobody adopts a live page's copy).
     locks: bool,
@@ -80,9 +80,11 @@ fn fingerprint(session: &Option<AnalyticsSession>) -> u64 {
     let Some(session) = session else { return 0 };
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in [&session.access_token, &session.refresh_token] {
-        for byte in part.as_deref().unwrap_or("\u{0}").bytes().chain([0xff]) {
+        for byte in part.as_deref().unwrap_or("\u{0}").bytes() {
             hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
         }
+        // A separator after each part (0xff is never a byte of UTF-8).
+        hash = (hash ^ 0xff).wrapping_mul(0x100_0000_01b3);
     }
     hash | 1
 }
@@ -220,22 +222,23 @@ impl Uploader {
 
     fn adopt_foreign(&self) {
         let inner = &self.inner;
-        let owners: Vec<String> = self.foreign_keys().iter().map(|key| self.lock_name(key)).collect();
-        if owners.is_empty() {
+        let owners = js_sys::Array::new();
+        for key in self.foreign_keys() {
+            owners.push(&JsValue::from_str(&self.lock_name(&key)));
+        }
+        if owners.length() == 0 {
             return;
         }
         let this = self.clone();
         let adopt = Closure::once_into_js(move |free: js_sys::Array| {
-            let free: Vec<String> = free.iter().filter_map(|v| v.as_string()).collect();
-            let skipped = this.adopt_keys(|lock| free.iter().any(|f| f == lock));
+            let skipped =
+                this.adopt_keys(|lock| free.iter().any(|f| f.as_string().is_some_and(|f| f == lock)));
             if skipped > 0 && !this.inner.paused.get() {
                 let again = this.clone();
-                let timer =
-                    gloo_timers::callback::Timeout::new(ADOPT_AGAIN_MS, move || again.adopt_foreign());
+                let timer = crate::web::timer::Timeout::new(ADOPT_AGAIN_MS, move || again.adopt_foreign());
                 *this.inner.adopt_again.borrow_mut() = Some(timer);
             }
         });
-        let owners: js_sys::Array = owners.iter().map(|o| JsValue::from_str(o)).collect();
         let adoption_lock = format!("{}adopt", inner.lock_prefix);
         match adopt_under_locks(&adoption_lock, &owners, &adopt) {
             Some(adoption) => *inner.adoption.borrow_mut() = Some(adoption),
@@ -247,10 +250,9 @@ impl Uploader {
 
     fn foreign_keys(&self) -> Vec<String> {
         let own = [self.key(Stream::Analytics), self.key(Stream::Replay)];
-        storage::keys_with_prefix(&self.inner.storage_prefix)
-            .into_iter()
-            .filter(|k| !own.contains(k))
-            .collect()
+        let mut keys = storage::keys_with_prefix(&self.inner.storage_prefix);
+        keys.retain(|k| !own.contains(k));
+        keys
     }
 
     /// The Web Lock of the page that wrote `key`.
@@ -413,12 +415,9 @@ impl Uploader {
     /// Keeps the persisted copies true and the retry timer armed; forgets the cached
     /// bodies of batches that are gone (delivered, dropped by the byte cap, cleared).
     fn after_change(&self) {
-        let cached: Vec<String> = self.inner.payloads.borrow().iter().map(|p| p.0.clone()).collect();
-        let gone: Vec<String> =
-            cached.into_iter().filter(|id| !self.inner.outbox.borrow().holds(id)).collect();
-        if !gone.is_empty() {
-            self.inner.payloads.borrow_mut().retain(|p| !gone.contains(&p.0));
-        }
+        let outbox = self.inner.outbox.borrow();
+        self.inner.payloads.borrow_mut().retain(|p| outbox.holds(&p.0));
+        drop(outbox);
         self.refresh_persisted_copies();
         self.arm_retry_timer();
         self.report_warnings();
@@ -433,7 +432,7 @@ impl Uploader {
         let timer = next.map(|at| {
             let delay = at.saturating_sub(now_ms()).min(i32::MAX as u64) as u32;
             let this = self.clone();
-            gloo_timers::callback::Timeout::new(delay, move || {
+            crate::web::timer::Timeout::new(delay, move || {
                 this.send_soon();
             })
         });

@@ -324,3 +324,58 @@ test("options: a wrong type is a TypeError naming the field", async () => {
     await page.close();
   }
 });
+
+test("options: the first wrong field (in reading order) is the one named; nothing after it is read", async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${origin}/blank.html`);
+    const got = await page.evaluate(async () => {
+      const { default: init, Sightline } = await import("/pkg/sightline.js");
+      await init();
+      const attempt = (options) => {
+        try {
+          new Sightline(options);
+          return "no error";
+        } catch (e) {
+          return `${e.name}: ${e.message}`;
+        }
+      };
+      const base = { projectId: "p", apiBaseUrl: "http://127.0.0.1:1", getAnalyticsSession: () => null };
+      const reads = [];
+      const spied = new Proxy({ ...base, analytics: { flushIntervalMs: 0 }, replays: { sampleRate: 2 } }, {
+        get(target, key) {
+          reads.push(String(key));
+          return target[key];
+        },
+      });
+      return {
+        // flushIntervalMs is read before deadClicks.
+        order: attempt({ ...base, analytics: { deadClicks: "yes", flushIntervalMs: "x" }, replays: { mode: "never" } }),
+        number: attempt({ ...base, replays: { sampleRate: 2 } }),
+        oneOf: attempt({ ...base, replays: { mode: "never" } }),
+        selector: attempt({ ...base, replays: { blockSelector: "[[", maskTextSelector: "((" }, upload: { retryMaxDelayMs: -1 } }),
+        gateUrl: attempt({ ...base, accessGate: { url: "ftp://x/y", retry: { jitter: 2 } } }),
+        noSession: attempt({ projectId: "p", apiBaseUrl: "http://127.0.0.1:1" }),
+        noProject: attempt({ apiBaseUrl: 7, getAnalyticsSession: 1 }),
+        spied: attempt(spied),
+        reads,
+        valid: attempt({ ...base, replays: { blockSelector: ".a" }, accessGate: { url: "/access" } }),
+      };
+    });
+    assert.deepEqual(got, {
+      order: 'TypeError: sightline: options.analytics.flushIntervalMs must be a number from 1 to 2147483647, got the string "x"',
+      number: "TypeError: sightline: options.replays.sampleRate must be a number from 0 to 1, got the number 2",
+      oneOf: 'TypeError: sightline: options.replays.mode must be one of "always", "on-error", got the string "never"',
+      selector: 'TypeError: sightline: options.replays.blockSelector must be a valid CSS selector, got "[["',
+      gateUrl: 'TypeError: sightline: options.accessGate.url must be an absolute URL or a path, got the string "ftp://x/y"',
+      noSession: "TypeError: sightline: options.getAnalyticsSession must be a function, got undefined",
+      noProject: "TypeError: sightline: options.projectId must be a non-empty string, got undefined",
+      spied: "TypeError: sightline: options.analytics.flushIntervalMs must be a number from 1 to 2147483647, got the number 0",
+      // The root's fields up to `analytics`, where the error is: none after it.
+      reads: ["projectId", "apiBaseUrl", "publishableClientKey", "getAnalyticsSession", "analytics"],
+      valid: "no error",
+    });
+  } finally {
+    await page.close();
+  }
+});

@@ -248,7 +248,10 @@ impl ReplayControls {
         }
         self.trim_window(now_ms);
         self.mode = ReplayMode::Always;
-        let mut out: Vec<String> = self.window.drain(..).flat_map(|s| s.events).collect();
+        let mut out: Vec<String> = Vec::new();
+        for mut segment in self.window.drain(..) {
+            out.append(&mut segment.events);
+        }
         out.push(marker);
         // Held events of the minimum duration do not apply to a triggered replay: the
         // error is the reason to send it.
@@ -282,7 +285,7 @@ impl ReplayControls {
         let release = (!self.held.is_empty())
             .then(|| self.session_started_ms.saturating_add(self.config.minimum_duration_ms));
         let checkout = (self.mode == ReplayMode::OnError).then_some(self.next_checkout_ms);
-        [Some(stop), release, checkout].into_iter().flatten().min()
+        crate::core::json::earliest(&[Some(stop), release, checkout])
     }
 
     /// What is due at `now_ms`, one action at a time (call again until `None`).

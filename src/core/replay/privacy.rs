@@ -73,7 +73,11 @@ pub fn has_class(class_attribute: &str, class: &str) -> bool {
 
 /// Every non-whitespace character becomes `*` (rrweb's text masking).
 pub fn mask_text(text: &str) -> String {
-    text.chars().map(|c| if c.is_whitespace() { c } else { '*' }).collect()
+    let mut masked = String::with_capacity(text.len());
+    for c in text.chars() {
+        masked.push(if c.is_whitespace() { c } else { '*' });
+    }
+    masked
 }
 
 /// `*` repeated to the value's length in UTF-16 units (what JS calls `length`).

@@ -2,8 +2,6 @@
 //! Each component answers with event `data` to emit now, and with a `deadline` at which
 //! the shell must call `poll` (a trailing emission); nothing here reads a clock.
 
-use std::collections::HashMap;
-
 use super::node::push_number;
 use crate::core::json::{push_i64, push_u64};
 
@@ -91,42 +89,46 @@ impl MoveSampler {
 
 /// At most one event per `interval` per key (leading edge at once, the latest value of
 /// the rest at the end of the interval). Used for scroll (key: the target's id).
+///
+/// The keys live in a `Vec` in the order they were first seen (a handful at a time: keys
+/// idle for a whole interval are dropped), so several keys due together are sent in that
+/// order. A `Vec` instead of a `HashMap` also keeps a hash table's code out of the bundle.
 #[derive(Debug)]
 pub struct KeyedThrottle {
     interval_ms: u64,
-    /// key → (last sent at, value waiting to be sent)
-    entries: HashMap<u32, (u64, Option<String>)>,
+    /// (key, last sent at, value waiting to be sent)
+    entries: Vec<(u32, u64, Option<String>)>,
 }
 
 impl KeyedThrottle {
     pub fn new(interval_ms: u64) -> Self {
-        Self { interval_ms, entries: HashMap::new() }
+        Self { interval_ms, entries: Vec::new() }
     }
 
     pub fn on_event(&mut self, now_ms: u64, key: u32, data: String) -> Option<String> {
         let interval = self.interval_ms;
         // Keys idle for a whole interval carry no state worth keeping.
-        self.entries.retain(|_, (sent, pending)| pending.is_some() || now_ms < *sent + interval);
-        match self.entries.get_mut(&key) {
-            Some((_, pending)) => {
+        self.entries.retain(|(_, sent, pending)| pending.is_some() || now_ms < *sent + interval);
+        match self.entries.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, pending)) => {
                 *pending = Some(data);
                 None
             }
             None => {
-                self.entries.insert(key, (now_ms, None));
+                self.entries.push((key, now_ms, None));
                 Some(data)
             }
         }
     }
 
     pub fn deadline(&self) -> Option<u64> {
-        self.entries.values().filter(|(_, p)| p.is_some()).map(|(sent, _)| sent + self.interval_ms).min()
+        self.entries.iter().filter(|(_, _, p)| p.is_some()).map(|(_, sent, _)| sent + self.interval_ms).min()
     }
 
     pub fn poll(&mut self, now_ms: u64) -> Vec<String> {
         let interval = self.interval_ms;
         let mut due = Vec::new();
-        for (sent, pending) in self.entries.values_mut() {
+        for (_, sent, pending) in self.entries.iter_mut() {
             if pending.is_some() && now_ms >= *sent + interval {
                 due.extend(pending.take());
                 *sent = now_ms;
@@ -137,7 +139,7 @@ impl KeyedThrottle {
 
     pub fn flush(&mut self, now_ms: u64) -> Vec<String> {
         let mut due = Vec::new();
-        for (sent, pending) in self.entries.values_mut() {
+        for (_, sent, pending) in self.entries.iter_mut() {
             if let Some(p) = pending.take() {
                 due.push(p);
                 *sent = now_ms;
@@ -201,18 +203,29 @@ impl ViewportTracker {
 
 /// Input events are sent only when an element's (recorded) value or checked state
 /// differs from the last one sent for it.
+///
+/// The ids are kept sorted in a `Vec` (binary search; an insertion only on an element's
+/// first input): a hash table's code would cost more bundle than it saves time here.
 #[derive(Debug, Default)]
 pub struct InputDedup {
-    last: HashMap<u32, (String, bool)>,
+    last: Vec<(u32, String, bool)>,
 }
 
 impl InputDedup {
     /// `true` when `(text, checked)` is new for `id` (and remembers it).
     pub fn changed(&mut self, id: u32, text: &str, checked: bool) -> bool {
-        match self.last.get(&id) {
-            Some((t, c)) if t == text && *c == checked => false,
-            _ => {
-                self.last.insert(id, (text.to_string(), checked));
+        match self.last.binary_search_by_key(&id, |(i, _, _)| *i) {
+            Ok(at) => {
+                let (_, t, c) = &mut self.last[at];
+                if t == text && *c == checked {
+                    return false;
+                }
+                text.clone_into(t);
+                *c = checked;
+                true
+            }
+            Err(at) => {
+                self.last.insert(at, (id, text.to_string(), checked));
                 true
             }
         }
@@ -318,5 +331,42 @@ mod tests {
         assert!(dedup.changed(2, "a", false));
         assert!(dedup.changed(1, "a", true));
         assert!(dedup.changed(1, "ab", true));
+    }
+
+    #[test]
+    fn input_dedup_remembers_each_element_whatever_the_order_of_ids() {
+        let mut dedup = InputDedup::default();
+        let ids = [50u32, 3, 900, 7, 3_000_000, 0, 49, 51];
+        for (n, &id) in ids.iter().enumerate() {
+            assert!(dedup.changed(id, &n.to_string(), false), "first value of {id}");
+        }
+        for (n, &id) in ids.iter().enumerate() {
+            assert!(!dedup.changed(id, &n.to_string(), false), "{id} unchanged");
+        }
+        // A change of one element is seen, and only that element's value is replaced.
+        assert!(dedup.changed(900, "x", false));
+        assert!(!dedup.changed(900, "x", false));
+        assert!(dedup.changed(900, "2", false), "back to the old value is a change too");
+        for (n, &id) in ids.iter().enumerate() {
+            assert!(!dedup.changed(id, &n.to_string(), false), "{id} still remembered");
+        }
+    }
+
+    #[test]
+    fn keyed_throttle_sends_keys_due_together_in_first_seen_order_and_forgets_idle_ones() {
+        let mut throttle = KeyedThrottle::new(SCROLL_INTERVAL_MS);
+        for key in [9u32, 4, 7] {
+            assert!(throttle.on_event(0, key, format!("{key}-lead")).is_some());
+            assert_eq!(throttle.on_event(5, key, format!("{key}-tail")), None);
+        }
+        assert_eq!(throttle.deadline(), Some(100));
+        assert_eq!(throttle.poll(100), vec!["9-tail", "4-tail", "7-tail"]);
+        // Idle for a whole interval after their trailing send: forgotten, so the next event
+        // of each is a leading one again.
+        assert_eq!(throttle.on_event(200, 4, "4-again".into()).as_deref(), Some("4-again"));
+        assert_eq!(throttle.on_event(201, 9, "9-again".into()).as_deref(), Some("9-again"));
+        assert_eq!(throttle.on_event(202, 4, "4-more".into()), None);
+        assert_eq!(throttle.flush(210), vec!["4-more"]);
+        assert!(throttle.flush(211).is_empty());
     }
 }

@@ -20,10 +20,10 @@ fn has_scheme(value: &str) -> bool {
 /// Removes `.` and `..` segments of an absolute path (RFC 3986 §5.2.4).
 fn remove_dot_segments(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
-    let parts: Vec<&str> = path.split('/').collect();
-    let last = parts.len() - 1;
-    for (i, seg) in parts.iter().enumerate().skip(1) {
-        match *seg {
+    // The index of the last part: one part more than there are slashes.
+    let last = path.bytes().filter(|&b| b == b'/').count();
+    for (i, seg) in path.split('/').enumerate().skip(1) {
+        match seg {
             "." => {
                 if i == last {
                     segments.push("");
@@ -57,10 +57,16 @@ pub fn resolve(base: &str, reference: &str) -> String {
     if reference.is_empty() || has_scheme(reference) {
         return reference.to_string();
     }
-    let Some(scheme_end) = base.find("://") else { return reference.to_string() };
+    // Byte searches for ASCII delimiters: the same positions as `str::find`, without a
+    // substring searcher in the bundle.
+    let bytes = base.as_bytes();
+    let Some(scheme_end) = bytes.windows(3).position(|w| w == b"://") else { return reference.to_string() };
     let after_scheme = scheme_end + 3;
-    let authority_end =
-        base[after_scheme..].find(['/', '?', '#']).map(|i| i + after_scheme).unwrap_or(base.len());
+    let authority_end = bytes[after_scheme..]
+        .iter()
+        .position(|&b| b == b'/' || b == b'?' || b == b'#')
+        .map(|i| i + after_scheme)
+        .unwrap_or(base.len());
     let scheme = &base[..scheme_end]; // without ':'
     let origin = &base[..authority_end];
     let rest = &base[authority_end..];
@@ -77,7 +83,7 @@ pub fn resolve(base: &str, reference: &str) -> String {
     if reference.starts_with('?') {
         return format!("{origin}{path}{reference}");
     }
-    let split = reference.find(['?', '#']).unwrap_or(reference.len());
+    let split = reference.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(reference.len());
     let (ref_path, tail) = reference.split_at(split);
     let merged = if ref_path.starts_with('/') {
         ref_path.to_string()
@@ -216,6 +222,17 @@ mod tests {
         assert_eq!(resolve(BASE, "#s"), "https://example.com/docs/guide/page.html?x=1#s");
         assert_eq!(resolve(BASE, "dir/"), "https://example.com/docs/guide/dir/");
         assert_eq!(resolve("https://example.com", "a.png"), "https://example.com/a.png");
+    }
+
+    #[test]
+    fn delimiters_are_found_around_non_ascii_text() {
+        let base = "https://exämple.com/é/ü.html?q=://x#f";
+        assert_eq!(resolve(base, "a.png"), "https://exämple.com/é/a.png");
+        assert_eq!(resolve(base, "ñ/b?x#y"), "https://exämple.com/é/ñ/b?x#y");
+        assert_eq!(resolve(base, "#top"), "https://exämple.com/é/ü.html?q=://x#top");
+        assert_eq!(resolve(base, "?ü"), "https://exämple.com/é/ü.html?ü");
+        assert_eq!(resolve("https://ü.test?a#b", "c"), "https://ü.test/c");
+        assert_eq!(resolve("ü:/no-authority", "c"), "c");
     }
 
     #[test]

@@ -112,7 +112,12 @@ impl Exceptions {
         if !self.out.is_empty() {
             return Some(0);
         }
-        self.seen.iter().filter(|s| !s.sent).map(|s| s.first_ms + EXCEPTION_WINDOW_MS).min()
+        let mut next: Option<u64> = None;
+        for s in self.seen.iter().filter(|s| !s.sent) {
+            let at = s.first_ms + EXCEPTION_WINDOW_MS;
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
+        next
     }
 
     pub fn poll(&mut self, now_ms: u64) -> Option<ExceptionEvent> {

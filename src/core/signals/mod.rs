@@ -342,10 +342,11 @@ impl<C: Target + Clone> Signals<C> {
         if !self.out.is_empty() {
             return Some(0);
         }
-        [self.rage.poll_timeout(), self.dead.poll_timeout(), self.exceptions.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        crate::core::json::earliest(&[
+            self.rage.poll_timeout(),
+            self.dead.poll_timeout(),
+            self.exceptions.poll_timeout(),
+        ])
     }
 
     pub fn poll(&mut self, now_ms: u64) -> Option<Signal<C>> {

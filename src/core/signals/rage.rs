@@ -79,10 +79,20 @@ impl<C: Target> RageClicks<C> {
         // burst, and the clicks left must fit the new first click.
         while self.burst.len() > 1 && now_ms - self.burst[0].at_ms > RAGE_WINDOW_MS {
             self.burst.remove(0);
-            let first = &self.burst[0];
-            let keep: Vec<bool> = self.burst.iter().map(|c| near(c, first)).collect();
-            let mut keep = keep.into_iter();
-            self.burst.retain(|_| keep.next().unwrap_or(false));
+            // Every click (the first one too) is kept when it is near the first one; the
+            // first is dropped last, as it is what the others are compared with.
+            let keep_first = near(&self.burst[0], &self.burst[0]);
+            let mut i = 1;
+            while i < self.burst.len() {
+                if near(&self.burst[i], &self.burst[0]) {
+                    i += 1;
+                } else {
+                    self.burst.remove(i);
+                }
+            }
+            if !keep_first {
+                self.burst.remove(0);
+            }
         }
         self.count = self.burst.len() as u32;
         if self.qualified() {
