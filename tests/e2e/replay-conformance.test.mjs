@@ -491,7 +491,8 @@ test("a 100,000-element page records and plays: its snapshot is cut into events 
   // The recorder cuts a snapshot above 4 MB of JSON (SNAPSHOT_EVENT_MAX_BYTES): every event
   // stays within a size that gzips under the 1 MB a batch may weigh as sent.
   assert.ok(largest <= 4_000_200, `no event over 4 MB of JSON (largest ${largest})`);
-  assert.ok(events.filter((e) => e.type === 3 && e.data.source === 0).length > 5, "the body came as Mutation adds");
+  const adds = events.filter((e) => e.type === 3 && e.data.source === 0);
+  assert.ok(adds.length >= 3, `the rest of the page came as Mutation adds (${adds.length} events)`);
   await assertReplayMatches("100k elements", events, live);
 });
 

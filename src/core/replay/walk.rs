@@ -26,7 +26,7 @@
 //! turn comes, which may be after its content was read, and that is fine: changes
 //! after the read are kept either way.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use super::mutation::{diff_after, AttributeChange, Handle, MutationDom, Record};
 use crate::core::json::push_u64;
@@ -108,8 +108,8 @@ pub struct SnapshotWalk<C> {
     adds: Vec<String>,
     /// By id: read in this walk.
     read: Vec<bool>,
-    /// By container id: the ids of its children as written.
-    placed: HashMap<u32, Vec<u32>>,
+    /// `(container id, child id)` of every node written, in the order written.
+    placed: Vec<(u32, u32)>,
     /// Containers (handles) where a node read before was met again.
     moved_into: Vec<Handle>,
     /// Most children read in one crossing.
@@ -129,7 +129,7 @@ impl<C> SnapshotWalk<C> {
             cut: false,
             adds: Vec::new(),
             read: Vec::new(),
-            placed: HashMap::new(),
+            placed: Vec::new(),
             moved_into: Vec::new(),
             chunk: chunk.max(1),
             nodes_read: 1,
@@ -194,7 +194,7 @@ impl<C> SnapshotWalk<C> {
                     top.written = true;
                     self.json.push_str(&node.json);
                 }
-                self.placed.entry(parent).or_default().push(node.id);
+                self.placed.push((parent, node.id));
                 if let Some(children) = node.children {
                     self.stack.push(Frame {
                         handle,
@@ -298,6 +298,7 @@ impl<C> SnapshotWalk<C> {
 
         // Each container's children not in their written place, and the written ones
         // no longer there.
+        let written = Written::index(&self.placed, self.read.len());
         let mut plans: Vec<(Handle, u32, Vec<Handle>, Vec<u32>)> = Vec::new();
         let mut readded: HashSet<Handle> = HashSet::new();
         for &container in &containers {
@@ -306,25 +307,25 @@ impl<C> SnapshotWalk<C> {
             if !seen.insert(id) || !known.is_connected(container) || known.is_blocked(container) {
                 continue;
             }
-            let written: &[u32] = self.placed.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-            let position: HashMap<u32, usize> = written.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+            let children = written.children(id);
             let current = known.recorded_children_of(container);
             let mut places = Vec::with_capacity(current.len());
             for &child in &current {
-                places.push(known.id_of(child).and_then(|c| position.get(&c).copied()));
+                places.push(known.id_of(child).and_then(|c| written.position_under(c, id)));
             }
             let in_place = longest_increasing(&places);
-            let mut stays: HashSet<u32> = HashSet::new();
+            let mut stays = vec![false; children.len()];
             let mut added = Vec::new();
             for (i, &child) in current.iter().enumerate() {
-                if in_place[i] {
-                    stays.insert(written[places[i].unwrap_or_default()]);
-                } else {
-                    readded.insert(child);
-                    added.push(child);
+                match places[i] {
+                    Some(at) if in_place[i] => stays[at] = true,
+                    _ => {
+                        readded.insert(child);
+                        added.push(child);
+                    }
                 }
             }
-            let gone = written.iter().copied().filter(|c| !stays.contains(c)).collect();
+            let gone = children.iter().zip(&stays).filter(|(_, &stays)| !stays).map(|(&c, _)| c).collect();
             plans.push((container, id, added, gone));
         }
 
@@ -372,6 +373,55 @@ fn write_add<C>(events: &mut Vec<String>, max_bytes: usize, parent: u32, node: &
         event.push_str("]}");
     }
     event.push('}');
+}
+
+/// The written children of every container, indexed once for the catch-up (a counting
+/// sort of `placed` by container id: ids are small and dense).
+struct Written {
+    /// Child ids grouped by container, each group in written order.
+    children: Vec<u32>,
+    /// By container id: where its group starts in `children` (and, at `id + 1`, ends).
+    start: Vec<u32>,
+    /// By child id: its container and its index in the container's group.
+    place: Vec<(u32, u32)>,
+}
+
+impl Written {
+    fn index(placed: &[(u32, u32)], ids: usize) -> Written {
+        let mut start = vec![0u32; ids + 2];
+        for &(parent, _) in placed {
+            start[parent as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut next = start.clone();
+        let mut children = vec![0u32; placed.len()];
+        let mut place = vec![(u32::MAX, 0u32); ids];
+        for &(parent, child) in placed {
+            let at = next[parent as usize];
+            children[at as usize] = child;
+            next[parent as usize] += 1;
+            place[child as usize] = (parent, at - start[parent as usize]);
+        }
+        Written { children, start, place }
+    }
+
+    fn children(&self, container: u32) -> &[u32] {
+        let c = container as usize;
+        match (self.start.get(c), self.start.get(c + 1)) {
+            (Some(&from), Some(&to)) => &self.children[from as usize..to as usize],
+            _ => &[],
+        }
+    }
+
+    /// The index of `child` among the written children of `container`, if written there.
+    fn position_under(&self, child: u32, container: u32) -> Option<usize> {
+        match self.place.get(child as usize) {
+            Some(&(parent, at)) if parent == container => Some(at as usize),
+            _ => None,
+        }
+    }
 }
 
 /// Whether `node` or one of its ancestors is in `nodes` (handles are unique within one

@@ -4,6 +4,7 @@
 //! player has.
 
 use super::*;
+use std::collections::HashMap;
 use crate::core::replay::mirror::Mirror;
 use crate::core::replay::mutation::diff;
 use crate::core::replay::node::push_str_literal;
