@@ -617,3 +617,166 @@ async fn custom_events_are_written_into_the_recording() {
     assert_eq!(last["data"], serde_json::json!({"tag": "$rage-click", "payload": {"click_count": 3}}));
     recorder.stop();
 }
+
+/// Rebuilds the recording as a player does (FullSnapshot, then Mutation events in order)
+/// and describes the subtree of the node whose `id` attribute is `root_id`: each node as
+/// `tag#id` or its text, children in brackets. Fails on an id written twice or a mutation
+/// that refers to a node the player does not have.
+fn replayed(events: &Events, root_id: &str) -> String {
+    use std::collections::HashMap;
+    let mut nodes: HashMap<u64, (Value, Vec<u64>)> = HashMap::new();
+    fn build(node: &Value, nodes: &mut HashMap<u64, (Value, Vec<u64>)>) -> u64 {
+        let id = node["id"].as_u64().unwrap();
+        let children = node["childNodes"].as_array().into_iter().flatten().map(|c| build(c, nodes)).collect();
+        let mut shallow = node.clone();
+        shallow["childNodes"] = Value::Array(vec![]);
+        assert!(nodes.insert(id, (shallow, children)).is_none(), "id {id} written twice");
+        id
+    }
+    /// A removed node leaves the player's map with its subtree (it may be added again).
+    fn forget(id: u64, nodes: &mut HashMap<u64, (Value, Vec<u64>)>) {
+        if let Some((_, children)) = nodes.remove(&id) {
+            for child in children {
+                forget(child, nodes);
+            }
+        }
+    }
+    let mut root = 0;
+    for event in events.borrow().iter() {
+        match (event["type"].as_u64(), event["data"]["source"].as_u64()) {
+            (Some(2), _) => {
+                nodes.clear();
+                root = build(&event["data"]["node"], &mut nodes);
+            }
+            (Some(3), Some(0)) => {
+                let data = &event["data"];
+                for remove in data["removes"].as_array().unwrap() {
+                    let parent = remove["parentId"].as_u64().unwrap();
+                    let id = remove["id"].as_u64().unwrap();
+                    let siblings = &mut nodes.get_mut(&parent).expect("remove from a known parent").1;
+                    let at = siblings.iter().position(|&c| c == id).expect("remove a child of that parent");
+                    siblings.remove(at);
+                    forget(id, &mut nodes);
+                }
+                for add in data["adds"].as_array().unwrap() {
+                    let parent = add["parentId"].as_u64().unwrap();
+                    let id = build(&add["node"], &mut nodes);
+                    let siblings = &mut nodes.get_mut(&parent).expect("add under a known parent").1;
+                    match add["nextId"].as_u64() {
+                        Some(next) => {
+                            let at =
+                                siblings.iter().position(|&c| c == next).expect("next is a child of parent");
+                            siblings.insert(at, id);
+                        }
+                        None => siblings.push(id),
+                    }
+                }
+                for text in data["texts"].as_array().unwrap() {
+                    let id = text["id"].as_u64().unwrap();
+                    nodes.get_mut(&id).expect("text of a known node").0["textContent"] =
+                        text["value"].clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    fn describe(id: u64, nodes: &HashMap<u64, (Value, Vec<u64>)>, out: &mut String) {
+        let (node, children) = &nodes[&id];
+        match node["tagName"].as_str() {
+            Some(tag) => {
+                out.push_str(tag);
+                if let Some(id) = node["attributes"]["id"].as_str() {
+                    out.push('#');
+                    out.push_str(id);
+                }
+                out.push('[');
+                for &child in children {
+                    describe(child, nodes, out);
+                }
+                out.push(']');
+            }
+            None => out.push_str(node["textContent"].as_str().unwrap_or_default()),
+        }
+    }
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        if nodes[&id].0["attributes"]["id"] == root_id {
+            let mut out = String::new();
+            describe(id, &nodes, &mut out);
+            return out;
+        }
+        stack.extend(nodes[&id].1.iter().copied());
+    }
+    panic!("#{root_id} not in the replay")
+}
+
+/// What `replayed` says of the live `#fixture`.
+fn live(element: &web_sys::Element) -> String {
+    let mut out = String::new();
+    fn describe(node: &web_sys::Node, out: &mut String) {
+        if let Some(element) = node.dyn_ref::<web_sys::Element>() {
+            out.push_str(&element.local_name());
+            if !element.id().is_empty() {
+                out.push('#');
+                out.push_str(&element.id());
+            }
+            out.push('[');
+            let children = node.child_nodes();
+            for i in 0..children.length() {
+                describe(&children.item(i).unwrap(), out);
+            }
+            out.push(']');
+        } else {
+            out.push_str(&node.node_value().unwrap_or_default());
+        }
+    }
+    describe(element, &mut out);
+    out
+}
+
+#[wasm_bindgen_test]
+async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly() {
+    let mut html = String::new();
+    for i in 0..1500 {
+        html.push_str(&format!(
+            "<section id=\"s{i}\"><p>text {i}</p><ul><li>a</li><li>b {i}</li></ul></section>"
+        ));
+    }
+    let root = fixture(&html);
+    let events: Events = Rc::new(RefCell::new(Vec::new()));
+    let sink = {
+        let events = events.clone();
+        Rc::new(move |e: RecordedEvent| events.borrow_mut().push(serde_json::from_str(&e.json).unwrap()))
+    };
+    let recorder = Recorder::start(&ReplayConfig::default(), sink).expect("recorder starts");
+    assert!(recorder.snapshot_in_progress(), "7,500 elements take more than one 8 ms slice");
+    assert!(events.borrow().is_empty(), "the snapshot is emitted when the walk ends");
+    // Changes in every part while the walk goes on: early, late, moved from the end to the
+    // front, removed, added, text edited; between slices, several times.
+    for round in 0..6 {
+        element("s0").first_element_child().unwrap().set_text_content(Some(&format!("first {round}")));
+        element("s1499").first_element_child().unwrap().set_text_content(Some(&format!("last {round}")));
+        let late = element(&format!("s{}", 1400 - round));
+        root.insert_before(&late, root.first_child().as_ref()).unwrap();
+        element(&format!("s{}", 10 + round)).remove();
+        let fresh = document().create_element("p").unwrap();
+        fresh.set_id(&format!("new{round}"));
+        fresh.set_text_content(Some("fresh"));
+        element(&format!("s{}", 700 + round)).append_child(&fresh).unwrap();
+        tick(0).await;
+    }
+    for _ in 0..1000 {
+        if !recorder.snapshot_in_progress() {
+            break;
+        }
+        tick(5).await;
+    }
+    assert!(!recorder.snapshot_in_progress(), "the walk ended");
+    tick(0).await;
+    recorder.flush_pending();
+    let types: Vec<u64> = events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect();
+    assert_eq!(types[..2], [4, 2], "Meta, then the FullSnapshot");
+    assert!(types[2..].contains(&3), "then the catch-up");
+    assert_eq!(replayed(&events, "fixture"), live(&root));
+    recorder.stop();
+}

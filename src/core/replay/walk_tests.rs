@@ -4,11 +4,11 @@
 //! player has.
 
 use super::*;
-use std::collections::HashMap;
 use crate::core::replay::mirror::Mirror;
 use crate::core::replay::mutation::diff;
 use crate::core::replay::node::push_str_literal;
 use serde_json::Value;
+use std::collections::HashMap;
 
 #[derive(Default, Clone)]
 struct FakeNode {
