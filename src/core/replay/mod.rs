@@ -5,6 +5,8 @@
 
 pub mod controls;
 pub mod event;
+#[cfg(test)]
+pub(crate) mod fake_dom;
 pub mod mirror;
 pub mod mutation;
 pub mod node;

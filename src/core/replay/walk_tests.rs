@@ -4,79 +4,15 @@
 //! player has.
 
 use super::*;
-use crate::core::replay::mirror::Mirror;
+use crate::core::replay::fake_dom::FakeDom;
 use crate::core::replay::mutation::diff;
-use crate::core::replay::node::push_str_literal;
 use serde_json::Value;
 use std::collections::HashMap;
 
-#[derive(Default, Clone)]
-struct FakeNode {
-    tag: Option<String>, // None: a text node
-    text: String,
-    attributes: Vec<(String, String)>,
-    parent: Option<Handle>,
-    children: Vec<Handle>,
-    id: Option<u32>,
-    blocked: bool,
-}
+/// The walk's side of the test DOM (its `MutationDom` side is `FakeDom`'s).
+type Page = FakeDom;
 
-#[derive(Default)]
-struct Page {
-    nodes: Vec<FakeNode>,
-    /// MutationObserver records since the last delivery.
-    records: Vec<Record>,
-    mirror: Mirror,
-}
-
-impl Page {
-    fn element(&mut self, tag: &str) -> Handle {
-        self.nodes.push(FakeNode { tag: Some(tag.into()), ..Default::default() });
-        (self.nodes.len() - 1) as Handle
-    }
-
-    fn text(&mut self, text: &str) -> Handle {
-        self.nodes.push(FakeNode { text: text.into(), ..Default::default() });
-        (self.nodes.len() - 1) as Handle
-    }
-
-    fn append(&mut self, parent: Handle, child: Handle) {
-        self.nodes[parent as usize].children.push(child);
-        self.nodes[child as usize].parent = Some(parent);
-    }
-
-    /// `parent.insertBefore(child, before)`, with the records a browser gives.
-    fn insert(&mut self, parent: Handle, child: Handle, before: Option<Handle>) {
-        if self.nodes[child as usize].parent.is_some() {
-            self.remove(child);
-        }
-        let children = &mut self.nodes[parent as usize].children;
-        let at = before.and_then(|b| children.iter().position(|&c| c == b)).unwrap_or(children.len());
-        children.insert(at, child);
-        self.nodes[child as usize].parent = Some(parent);
-        self.records.push(Record::ChildList { target: parent, added: vec![child], removed: vec![] });
-    }
-
-    fn remove(&mut self, child: Handle) {
-        let parent = self.nodes[child as usize].parent.take().unwrap();
-        self.nodes[parent as usize].children.retain(|&c| c != child);
-        self.records.push(Record::ChildList { target: parent, added: vec![], removed: vec![child] });
-    }
-
-    fn set_text(&mut self, node: Handle, text: &str) {
-        self.nodes[node as usize].text = text.into();
-        self.records.push(Record::CharacterData { target: node });
-    }
-
-    fn set_attribute(&mut self, node: Handle, name: &str, value: Option<&str>) {
-        let attributes = &mut self.nodes[node as usize].attributes;
-        attributes.retain(|(n, _)| n != name);
-        if let Some(v) = value {
-            attributes.push((name.into(), v.into()));
-        }
-        self.records.push(Record::Attribute { target: node, name: name.into() });
-    }
-
+impl FakeDom {
     fn connected(&self, node: Handle) -> bool {
         let mut at = node;
         loop {
@@ -107,35 +43,11 @@ impl Page {
     }
 
     /// The node's JSON without children (`"childNodes":[` left open when `open`).
-    fn write(&self, node: Handle, id: u32, open: bool, out: &mut String) {
-        let n = &self.nodes[node as usize];
-        out.push_str("{\"id\":");
-        out.push_str(&id.to_string());
-        match &n.tag {
-            None => {
-                out.push_str(",\"type\":3,\"textContent\":");
-                push_str_literal(out, &n.text);
-                out.push('}');
-            }
-            Some(tag) => {
-                out.push_str(",\"type\":2,\"tagName\":");
-                push_str_literal(out, tag);
-                out.push_str(",\"attributes\":{");
-                // A blocked element is a placeholder: no attributes (nor changes to them).
-                let attributes = if n.blocked { &[][..] } else { &n.attributes[..] };
-                for (i, (name, value)) in attributes.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    push_str_literal(out, name);
-                    out.push(':');
-                    push_str_literal(out, value);
-                }
-                out.push_str("},\"childNodes\":[");
-                if !open {
-                    out.push_str("]}");
-                }
-            }
+    fn write_node(&self, node: Handle, id: u32, open: bool, out: &mut String) {
+        let serialized = self.serialized(node, id);
+        serialized.write_open(out);
+        if !open && serialized.has_child_list() {
+            out.push_str("]}");
         }
     }
 
@@ -149,7 +61,7 @@ impl Page {
     fn read_root(&mut self) -> ReadNode<()> {
         let id = self.id_for(0);
         let mut json = String::new();
-        self.write(0, id, true, &mut json);
+        self.write_node(0, id, true, &mut json);
         let handles = self.nodes[0].children.clone();
         let shadow_from = handles.len();
         ReadNode { id, json, children: Some(Children { context: (), handles, shadow_from }) }
@@ -166,7 +78,7 @@ impl Page {
     }
 }
 
-impl WalkDom for Page {
+impl WalkDom for FakeDom {
     type Context = ();
     fn read(
         &mut self,
@@ -189,63 +101,13 @@ impl WalkDom for Page {
             let id = self.id_for(node);
             let leaf = self.is_leaf(node);
             let mut json = String::new();
-            self.write(node, id, !leaf, &mut json);
+            self.write_node(node, id, !leaf, &mut json);
             let children = (!leaf).then(|| {
                 let handles = self.nodes[node as usize].children.clone();
                 let shadow_from = handles.len();
                 Children { context: (), handles, shadow_from }
             });
             out.push(Read::Node(ReadNode { id, json, children }));
-        }
-    }
-}
-
-impl MutationDom for Page {
-    fn id_of(&mut self, node: Handle) -> Option<u32> {
-        self.nodes[node as usize].id
-    }
-    fn parent_of(&mut self, node: Handle) -> Option<Handle> {
-        self.nodes[node as usize].parent
-    }
-    fn next_sibling_of(&mut self, node: Handle) -> Option<Handle> {
-        let parent = self.nodes[node as usize].parent?;
-        let siblings = &self.nodes[parent as usize].children;
-        let at = siblings.iter().position(|&c| c == node)?;
-        siblings.get(at + 1).copied()
-    }
-    fn recorded_children_of(&mut self, node: Handle) -> Vec<Handle> {
-        if self.is_leaf(node) {
-            return vec![];
-        }
-        self.nodes[node as usize].children.clone()
-    }
-    fn is_connected(&mut self, node: Handle) -> bool {
-        self.connected(node)
-    }
-    /// Blocked by itself or an ancestor, as the privacy rule answers.
-    fn is_blocked(&mut self, node: Handle) -> bool {
-        let mut at = Some(node);
-        while let Some(n) = at {
-            if self.nodes[n as usize].blocked {
-                return true;
-            }
-            at = self.nodes[n as usize].parent;
-        }
-        false
-    }
-    fn serialize_shallow(&mut self, node: Handle, out: &mut String) -> Option<u32> {
-        let id = self.id_for(node);
-        self.write(node, id, false, out);
-        Some(id)
-    }
-    fn text_value(&mut self, node: Handle) -> Option<String> {
-        // Inside a region blocked after it was recorded: nothing (as the shell does).
-        (!self.is_blocked(node)).then(|| self.nodes[node as usize].text.clone())
-    }
-    fn attribute_change(&mut self, node: Handle, name: &str) -> AttributeChange {
-        match self.nodes[node as usize].attributes.iter().find(|(n, _)| n == name) {
-            Some((_, v)) => AttributeChange::Value(v.clone()),
-            None => AttributeChange::Removed,
         }
     }
 }
@@ -389,23 +251,23 @@ fn page(sections: usize) -> Page {
     let mut page = Page::default();
     let document = page.element("#document");
     let html = page.element("html");
-    page.append(document, html);
+    page.attach(document, html, None);
     let body = page.element("body");
-    page.append(html, body);
+    page.attach(html, body, None);
     for i in 0..sections {
         let section = page.element("section");
-        page.append(body, section);
+        page.attach(body, section, None);
         let heading = page.element("h2");
-        page.append(section, heading);
+        page.attach(section, heading, None);
         let text = page.text(&format!("Section {i}"));
-        page.append(heading, text);
+        page.attach(heading, text, None);
         let list = page.element("ul");
-        page.append(section, list);
+        page.attach(section, list, None);
         for j in 0..3 {
             let item = page.element("li");
-            page.append(list, item);
+            page.attach(list, item, None);
             let text = page.text(&format!("item {i}.{j}"));
-            page.append(item, text);
+            page.attach(item, text, None);
         }
         if i % 5 == 4 {
             page.nodes[section as usize].blocked = true;
@@ -431,7 +293,7 @@ fn mutate(page: &mut Page, rng: &mut Rng, serial: &mut u32, blocked: bool) {
             let node = if rng.below(2) == 0 {
                 let e = page.element("p");
                 let t = page.text(&format!("new {serial}"));
-                page.append(e, t);
+                page.attach(e, t, None);
                 e
             } else {
                 page.text(&format!("t{serial}"))
