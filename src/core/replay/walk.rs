@@ -115,6 +115,11 @@ pub struct SnapshotWalk<C> {
     /// Most children read in one crossing.
     chunk: usize,
     nodes_read: usize,
+    /// Children looked at (read, gone or met again).
+    visited: usize,
+    /// `visited` when `go_on` was last asked, and how many more before asking again.
+    asked_at: usize,
+    ask_every: usize,
     buffer: Vec<Read<C>>,
 }
 
@@ -133,6 +138,9 @@ impl<C> SnapshotWalk<C> {
             moved_into: Vec::new(),
             chunk: chunk.max(1),
             nodes_read: 1,
+            visited: 0,
+            asked_at: 0,
+            ask_every: 1,
             buffer: Vec::new(),
         };
         walk.mark_read(root.id);
@@ -148,6 +156,13 @@ impl<C> SnapshotWalk<C> {
             });
         }
         walk
+    }
+
+    /// Asks `step`'s `go_on` only once at least `nodes` more children were looked at
+    /// (default 1: after every chunk), so that a clock read is not paid per tiny chunk.
+    pub fn ask_every(mut self, nodes: usize) -> Self {
+        self.ask_every = nodes.max(1);
+        self
     }
 
     fn mark_read(&mut self, id: u32) {
@@ -225,6 +240,7 @@ impl<C> SnapshotWalk<C> {
             let shadow = top.next >= top.children.shadow_from;
             let limit = if shadow { total } else { top.children.shadow_from };
             let end = limit.min(top.next + self.chunk);
+            let count = end - top.next;
             let nodes = &top.children.handles[top.next..end];
             let read = &self.read;
             let was_read = |id: u32| read.get(id as usize).copied().unwrap_or(false);
@@ -245,8 +261,13 @@ impl<C> SnapshotWalk<C> {
             for id in fresh {
                 self.mark_read(id);
             }
-            if !go_on() {
-                return self.stack.is_empty();
+            // Asking the clock costs a crossing: after enough nodes, not after each chunk.
+            self.visited += count;
+            if self.visited >= self.asked_at + self.ask_every {
+                self.asked_at = self.visited;
+                if !go_on() {
+                    return self.stack.is_empty();
+                }
             }
         }
     }

@@ -315,8 +315,9 @@ impl Serializer<'_> {
                 }
             }
             ELEMENT_NODE => {
-                let fields = record.element.clone().unwrap_or_default();
-                let mut raw = self.element_from(&element, &fields, true, record.scroll);
+                let none = ElementRecord::default();
+                let fields = record.element.as_ref().unwrap_or(&none);
+                let mut raw = self.element_from(&element, fields, true, record.scroll);
                 let class =
                     raw.attributes.iter().find(|(n, _)| n == "class").map(|(_, v)| v.as_str()).unwrap_or("");
                 child_context.masked_text = context.masked_text

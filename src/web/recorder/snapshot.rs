@@ -16,6 +16,9 @@ use crate::core::replay::walk::{Children, Read, ReadNode, SnapshotWalk, WalkDom}
 /// enough that a slice can stop within its budget.
 pub const CHUNK: usize = 128;
 
+/// The walk asks the clock after this many nodes (a crossing each; about 0.1 ms of work).
+const ASK_CLOCK_EVERY: usize = 32;
+
 /// What the children of a container inherit.
 #[derive(Clone)]
 pub struct Inherited {
@@ -110,7 +113,7 @@ impl Reader<'_, '_> {
             };
             root = Some(reader.node(index, &record, context, &base_url));
         });
-        Some(SnapshotWalk::new(index, root?, CHUNK, max_bytes))
+        Some(SnapshotWalk::new(index, root?, CHUNK, max_bytes).ask_every(ASK_CLOCK_EVERY))
     }
 }
 
