@@ -780,3 +780,30 @@ async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly()
     assert_eq!(replayed(&events, "fixture"), live(&root));
     recorder.stop();
 }
+
+#[wasm_bindgen_test]
+async fn a_checkout_during_a_walk_starts_it_over_and_sends_one_snapshot() {
+    let mut html = String::new();
+    for i in 0..1500 {
+        html.push_str(&format!(
+            "<section id=\"c{i}\"><p>text {i}</p><ul><li>a</li><li>b</li></ul></section>"
+        ));
+    }
+    let root = fixture(&html);
+    let events: Events = Rc::new(RefCell::new(Vec::new()));
+    let sink = {
+        let events = events.clone();
+        Rc::new(move |e: RecordedEvent| events.borrow_mut().push(serde_json::from_str(&e.json).unwrap()))
+    };
+    let recorder = Recorder::start(&ReplayConfig::default(), sink).expect("recorder starts");
+    assert!(recorder.snapshot_in_progress());
+    element("c3").remove();
+    // A new browser session (or clearBuffer): what was read before must not be sent.
+    recorder.checkout();
+    assert!(recorder.snapshot_in_progress(), "a new walk");
+    recorder.finish_snapshot();
+    let types: Vec<u64> = events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect();
+    assert_eq!(types, [4, 2], "one Meta and one FullSnapshot, of the new walk");
+    assert_eq!(replayed(&events, "fixture"), live(&root));
+    recorder.stop();
+}

@@ -162,12 +162,25 @@ impl Recorder {
     }
 
     /// Emits Meta + FullSnapshot again, reusing ids (checkout, browser-session rotation).
+    /// A snapshot being walked is started over: its events would come after what the
+    /// checkout starts (a new browser session after a rotation or `clearBuffer()`), and
+    /// part of it was read before.
     pub fn checkout(&self) {
         self.shared.with_state(|shared, state| {
-            if state.recording && !state.stopped {
-                shared.flush_state(state);
-                shared.full_snapshot(state);
+            if !state.recording || state.stopped {
+                return;
             }
+            if state.snapshot.take().is_some() {
+                // Nothing of the abandoned walk is sent: not its snapshot, not what
+                // referred to it, not the observer's records (the new walk reads anew).
+                state.deferred.clear();
+                if let Some(observer) = &state.observer {
+                    let _ = observer.take_records();
+                }
+            } else {
+                shared.flush_state(state);
+            }
+            shared.full_snapshot(state);
         });
     }
 
