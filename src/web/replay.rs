@@ -244,7 +244,7 @@ impl Shared {
             }
             (true, Some(recorder)) => {
                 if fresh_snapshot {
-                    recorder.checkout();
+                    recorder.start_over();
                 }
             }
             (true, None) => self.start_recorder(),

@@ -161,11 +161,21 @@ impl Recorder {
         Ok(Recorder { shared })
     }
 
-    /// Emits Meta + FullSnapshot again, reusing ids (checkout, browser-session rotation).
-    /// A snapshot being walked is started over: its events would come after what the
-    /// checkout starts (a new browser session after a rotation or `clearBuffer()`), and
-    /// part of it was read before.
+    /// Emits Meta + FullSnapshot again, reusing ids (the periodic checkout).
+    /// Nothing while a snapshot is being walked: it is one.
     pub fn checkout(&self) {
+        self.shared.with_state(|shared, state| {
+            if state.recording && !state.stopped && state.snapshot.is_none() {
+                shared.flush_state(state);
+                shared.full_snapshot(state);
+            }
+        });
+    }
+
+    /// A checkout for a new browser session (a rotation, `clearBuffer()`): a snapshot
+    /// being walked is started over, since part of it was read before, and its events
+    /// would land in the new session.
+    pub fn start_over(&self) {
         self.shared.with_state(|shared, state| {
             if !state.recording || state.stopped {
                 return;
