@@ -106,7 +106,6 @@ struct SnapshotInProgress {
     meta: String,
     scroll: (f64, f64),
     iframes: Vec<(u32, Document)>,
-    slices: u32,
 }
 
 fn window() -> Result<web_sys::Window, JsValue> {
@@ -453,7 +452,6 @@ impl Shared {
             meta: event::meta_data(&href, width, height),
             scroll,
             iframes,
-            slices: 0,
         });
         self.continue_snapshot(state, SLICE_BUDGET_MS);
     }
@@ -463,7 +461,6 @@ impl Shared {
     fn continue_snapshot(self: &Rc<Self>, state: &mut State, budget_ms: f64) {
         let deadline = js_sys::Date::now() + budget_ms;
         let Some(progress) = state.snapshot.as_mut() else { return };
-        progress.slices += 1;
         let (done, iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror);
             serializer.all = progress.all.clone();
