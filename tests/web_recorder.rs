@@ -37,6 +37,14 @@ fn element(id: &str) -> web_sys::Element {
 }
 
 fn record(config: &ReplayConfig) -> (Recorder, Events) {
+    let (recorder, events) = record_sliced(config);
+    // The snapshot is walked in slices; these tests look at it at once.
+    recorder.finish_snapshot();
+    (recorder, events)
+}
+
+/// `record` without finishing the first snapshot: it is walked in slices as the test yields.
+fn record_sliced(config: &ReplayConfig) -> (Recorder, Events) {
     let events: Events = Rc::new(RefCell::new(Vec::new()));
     let sink = {
         let events = events.clone();
@@ -49,8 +57,6 @@ fn record(config: &ReplayConfig) -> (Recorder, Events) {
         })
     };
     let recorder = Recorder::start(config, sink).expect("recorder starts");
-    // The snapshot is walked in slices; these tests look at it at once.
-    recorder.finish_snapshot();
     (recorder, events)
 }
 
@@ -736,21 +742,21 @@ fn live(element: &web_sys::Element) -> String {
     out
 }
 
-#[wasm_bindgen_test]
-async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly() {
+/// A fixture of `count` sections (5 elements each) with ids `s0`, `s1`…
+fn sections(count: usize) -> web_sys::Element {
     let mut html = String::new();
-    for i in 0..1500 {
+    for i in 0..count {
         html.push_str(&format!(
             "<section id=\"s{i}\"><p>text {i}</p><ul><li>a</li><li>b {i}</li></ul></section>"
         ));
     }
-    let root = fixture(&html);
-    let events: Events = Rc::new(RefCell::new(Vec::new()));
-    let sink = {
-        let events = events.clone();
-        Rc::new(move |e: RecordedEvent| events.borrow_mut().push(serde_json::from_str(&e.json).unwrap()))
-    };
-    let recorder = Recorder::start(&ReplayConfig::default(), sink).expect("recorder starts");
+    fixture(&html)
+}
+
+#[wasm_bindgen_test]
+async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly() {
+    let root = sections(1500);
+    let (recorder, events) = record_sliced(&ReplayConfig::default());
     assert!(recorder.snapshot_in_progress(), "7,500 elements take more than one 8 ms slice");
     assert!(events.borrow().is_empty(), "the snapshot is emitted when the walk ends");
     // Changes in every part while the walk goes on: early, late, moved from the end to the
@@ -788,21 +794,10 @@ async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly()
 
 #[wasm_bindgen_test]
 async fn a_new_session_during_a_walk_starts_it_over_and_sends_one_snapshot() {
-    let mut html = String::new();
-    for i in 0..1500 {
-        html.push_str(&format!(
-            "<section id=\"c{i}\"><p>text {i}</p><ul><li>a</li><li>b</li></ul></section>"
-        ));
-    }
-    let root = fixture(&html);
-    let events: Events = Rc::new(RefCell::new(Vec::new()));
-    let sink = {
-        let events = events.clone();
-        Rc::new(move |e: RecordedEvent| events.borrow_mut().push(serde_json::from_str(&e.json).unwrap()))
-    };
-    let recorder = Recorder::start(&ReplayConfig::default(), sink).expect("recorder starts");
+    let root = sections(1500);
+    let (recorder, events) = record_sliced(&ReplayConfig::default());
     assert!(recorder.snapshot_in_progress());
-    element("c3").remove();
+    element("s3").remove();
     // A periodic checkout leaves the walk alone: it is a snapshot already.
     recorder.checkout();
     assert!(events.borrow().is_empty());
