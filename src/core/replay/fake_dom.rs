@@ -113,6 +113,11 @@ impl FakeDom {
     pub fn id(&self, node: Handle) -> u32 {
         self.nodes[node as usize].id.unwrap()
     }
+
+    /// The node with id `id` (as the shell keeps the nodes it `hold`s).
+    pub fn by_id(&self, id: u32) -> Handle {
+        self.nodes.iter().position(|n| n.id == Some(id)).unwrap() as Handle
+    }
 }
 
 impl MutationDom for FakeDom {
@@ -162,6 +167,10 @@ impl MutationDom for FakeDom {
     fn text_value(&mut self, node: Handle) -> Option<String> {
         // Inside a region blocked after it was recorded: nothing (as the shell does).
         (!self.is_blocked(node)).then(|| self.nodes[node as usize].text.clone())
+    }
+    fn may_have_children(&mut self, node: Handle) -> bool {
+        let n = &self.nodes[node as usize];
+        n.tag.is_some() && !n.blocked
     }
     fn attribute_change(&mut self, node: Handle, name: &str) -> AttributeChange {
         match self.nodes[node as usize].attributes.iter().find(|(n, _)| n == name) {

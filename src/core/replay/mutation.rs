@@ -7,8 +7,17 @@
 //! an id) that were removed get a `remove`; every connected added subtree is flattened
 //! into one `add` per node, parents first and later siblings before earlier ones, so
 //! that each `parentId` and `nextId` already exists when the player reaches the add.
+//!
+//! A burst of added nodes is serialized in slices (`diff_in_slices`): once the slice's
+//! budget is spent, a container is added without its children, which it then *owes*
+//! (`Deferred`), and a later slice adds them as they are by then. The player has exactly
+//! the DOM minus what is owed. While something is owed, a record is used only for what
+//! the player has: a change inside an owed container is seen when its children are
+//! added; a removal counts only when the node was in the player, judged by the
+//! parents it had before this batch (a node's first removal in a batch is from its
+//! parent before it; a node whose first mention is an add was not in the document).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::node::push_str_literal;
 use crate::core::json::push_u64;
@@ -58,6 +67,160 @@ pub trait MutationDom {
     /// The recorded content of a text / comment node.
     fn text_value(&mut self, node: Handle) -> Option<String>;
     fn attribute_change(&mut self, node: Handle, name: &str) -> AttributeChange;
+    /// Whether `node`, just serialized, may have recorded children (`true` is always
+    /// safe: an owed container with none adds nothing).
+    fn may_have_children(&mut self, _node: Handle) -> bool {
+        true
+    }
+    /// `node` (with id `id`) now owes its children: the shell keeps the node until
+    /// `Deferred::take` gives the id back.
+    fn hold(&mut self, _node: Handle, _id: u32) {}
+}
+
+/// Containers the player has without their children yet, oldest first.
+#[derive(Default)]
+pub struct Deferred {
+    queue: VecDeque<u32>,
+    /// By id: owes its children.
+    owes: Vec<bool>,
+    owing: usize,
+}
+
+impl Deferred {
+    /// Nothing is owed.
+    pub fn is_empty(&self) -> bool {
+        self.owing == 0
+    }
+
+    pub fn owes(&self, id: u32) -> bool {
+        self.owes.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// Marks `id` as owing its children; `false` when it did already.
+    fn defer(&mut self, id: u32) -> bool {
+        if self.owes(id) {
+            return false;
+        }
+        let i = id as usize;
+        if self.owes.len() <= i {
+            self.owes.resize(i + 1, false);
+        }
+        self.owes[i] = true;
+        self.owing += 1;
+        self.queue.push_back(id);
+        true
+    }
+
+    /// `id`'s children were added (with it, again): nothing owed any more.
+    fn settle(&mut self, id: u32) {
+        if let Some(owes) = self.owes.get_mut(id as usize) {
+            if *owes {
+                *owes = false;
+                self.owing -= 1;
+            }
+        }
+    }
+
+    /// Up to `max` containers whose children are owed, oldest first; they are no longer
+    /// owed once taken (the caller adds their children now, with `diff_in_slices`).
+    pub fn take(&mut self, max: usize) -> Vec<u32> {
+        let mut taken = Vec::new();
+        while taken.len() < max {
+            let Some(id) = self.queue.pop_front() else { break };
+            if self.owes(id) {
+                self.settle(id);
+                taken.push(id);
+            }
+        }
+        if self.owing == 0 {
+            self.queue.clear();
+        }
+        taken
+    }
+
+    /// Forgets everything owed (a full snapshot is taken instead).
+    pub fn clear(&mut self) {
+        *self = Deferred::default();
+    }
+}
+
+/// How a diff may slice its work.
+pub struct Slices<'a> {
+    pub owed: &'a mut Deferred,
+    /// Asked every `ask_every` nodes serialized (a clock read costs a crossing); once it
+    /// says `false`, every container still to serialize is added without its children,
+    /// which it then owes.
+    pub go_on: &'a mut dyn FnMut() -> bool,
+    pub ask_every: usize,
+}
+
+struct Budget<'a> {
+    slices: Option<Slices<'a>>,
+    serialized: usize,
+    spent: bool,
+}
+
+impl Budget<'_> {
+    fn spent(&mut self) -> bool {
+        let Some(slices) = self.slices.as_mut() else { return false };
+        if !self.spent {
+            self.serialized += 1;
+            if self.serialized % slices.ask_every.max(1) == 0 && !(slices.go_on)() {
+                self.spent = true;
+            }
+        }
+        self.spent
+    }
+
+    fn owes(&self, id: u32) -> bool {
+        self.slices.as_ref().is_some_and(|s| s.owed.owes(id))
+    }
+}
+
+/// How a node was first met in a batch's child-list records.
+#[derive(Clone, Copy)]
+enum FirstMet {
+    /// Removed from this parent: its parent before the batch.
+    RemovedFrom(Handle),
+    /// Added: it was not in the document before the batch.
+    Added,
+}
+
+/// Whether the player lacks `node` (from its parent up when `from_parent`) because it is
+/// in a container that owes its children. With `before`, parents as they were before
+/// the batch (a node added in the batch was not in the player at all).
+fn owed_path(
+    dom: &mut dyn MutationDom,
+    owed: &Deferred,
+    node: Handle,
+    from_parent: bool,
+    before: Option<&HashMap<Handle, FirstMet>>,
+) -> bool {
+    let parent = |dom: &mut dyn MutationDom, n: Handle| -> Result<Option<Handle>, ()> {
+        match before.and_then(|b| b.get(&n)) {
+            Some(FirstMet::RemovedFrom(p)) => Ok(Some(*p)),
+            Some(FirstMet::Added) => Err(()),
+            None => Ok(dom.parent_of(n)),
+        }
+    };
+    let mut at = if from_parent {
+        match parent(dom, node) {
+            Ok(p) => p,
+            Err(()) => return true,
+        }
+    } else {
+        Some(node)
+    };
+    while let Some(n) = at {
+        if dom.id_of(n).is_some_and(|id| owed.owes(id)) {
+            return true;
+        }
+        at = match parent(dom, n) {
+            Ok(p) => p,
+            Err(()) => return true,
+        };
+    }
+    false
 }
 
 struct Added {
@@ -75,6 +238,39 @@ pub fn diff(records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
 
 /// `diff`, with `removes` (`(parent id, id)` pairs the caller decided) sent first.
 pub fn diff_after(removes: Vec<(u32, u32)>, records: &[Record], dom: &mut dyn MutationDom) -> Option<String> {
+    diff_with(removes, records, dom, Budget { slices: None, serialized: 0, spent: false })
+}
+
+/// `diff`, serializing added subtrees only while `slices.go_on` says so: what is left is
+/// owed (`slices.owed`). Records are used as the player has the page with what is owed
+/// so far. To add owed children, pass a `ChildList` record per container taken from
+/// `Deferred::take`, with its current children as `added`.
+pub fn diff_in_slices(records: &[Record], dom: &mut dyn MutationDom, slices: Slices) -> Option<String> {
+    diff_with(Vec::new(), records, dom, Budget { slices: Some(slices), serialized: 0, spent: false })
+}
+
+fn diff_with(
+    removes: Vec<(u32, u32)>,
+    records: &[Record],
+    dom: &mut dyn MutationDom,
+    mut budget: Budget,
+) -> Option<String> {
+    // Something is owed since the last event: records are read against what the
+    // player has (see the module's comment).
+    let owing = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
+    let mut first_met: HashMap<Handle, FirstMet> = HashMap::new();
+    if owing {
+        for record in records {
+            if let Record::ChildList { target, added, removed } = record {
+                for &node in removed {
+                    first_met.entry(node).or_insert(FirstMet::RemovedFrom(*target));
+                }
+                for &node in added {
+                    first_met.entry(node).or_insert(FirstMet::Added);
+                }
+            }
+        }
+    }
     let mut roots: Vec<Handle> = Vec::new();
     let mut root_set: HashSet<Handle> = HashSet::new();
     let mut removed_ids: HashSet<u32> = removes.iter().map(|&(_, id)| id).collect();
@@ -108,9 +304,18 @@ pub fn diff_after(removes: Vec<(u32, u32)>, records: &[Record], dom: &mut dyn Mu
                     // inside this batch).
                     let Some(id) = dom.id_of(*node) else { continue };
                     let Some(parent_id) = dom.id_of(*target) else { continue };
-                    if removed_ids.insert(id) {
-                        removes.push((parent_id, id));
+                    if removed_ids.contains(&id) {
+                        continue;
                     }
+                    if let Some(slices) = budget.slices.as_ref().filter(|_| owing) {
+                        let first_from_here =
+                            matches!(first_met.get(node), Some(FirstMet::RemovedFrom(t)) if t == target);
+                        if !first_from_here || owed_path(dom, slices.owed, *target, false, Some(&first_met)) {
+                            continue; // not in the player
+                        }
+                    }
+                    removed_ids.insert(id);
+                    removes.push((parent_id, id));
                 }
                 for node in added {
                     if root_set.insert(*node) {
@@ -147,17 +352,30 @@ pub fn diff_after(removes: Vec<(u32, u32)>, records: &[Record], dom: &mut dyn Mu
         if dom.is_blocked(parent) {
             continue;
         }
-        if let Some(index) = serialize_subtree(dom, root, parent_id, &mut json, &mut nodes, &mut added_ids) {
+        if let Some(slices) = budget.slices.as_ref().filter(|s| !s.owed.is_empty()) {
+            if owed_path(dom, slices.owed, parent, false, None) {
+                continue; // added with the owed children
+            }
+        }
+        if let Some(index) =
+            serialize_subtree(dom, root, parent_id, &mut json, &mut nodes, &mut added_ids, &mut budget)
+        {
             tops.push(index);
         }
     }
 
+    // Texts and attributes are applied after the adds: what is owed by then is not in
+    // the player (an old node moved into a part just deferred, too).
+    let owing = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
     let mut out = String::with_capacity(json.len() + nodes.len() * 40 + 64);
     out.push_str("{\"source\":0,\"texts\":[");
     let mut first = true;
     for &node in &texts {
         let Some(id) = dom.id_of(node) else { continue };
         if added_ids.contains(&id) || removed_ids.contains(&id) || !dom.is_connected(node) {
+            continue;
+        }
+        if owing && in_owed(dom, &budget, node) {
             continue;
         }
         let Some(value) = dom.text_value(node) else { continue };
@@ -181,6 +399,7 @@ pub fn diff_after(removes: Vec<(u32, u32)>, records: &[Record], dom: &mut dyn Mu
             || removed_ids.contains(&id)
             || !dom.is_connected(*node)
             || dom.is_blocked(*node)
+            || (owing && in_owed(dom, &budget, *node))
         {
             continue;
         }
@@ -242,6 +461,11 @@ pub fn diff_after(removes: Vec<(u32, u32)>, records: &[Record], dom: &mut dyn Mu
     Some(out)
 }
 
+/// Whether `node` is inside a container that owes its children (not in the player).
+fn in_owed(dom: &mut dyn MutationDom, budget: &Budget, node: Handle) -> bool {
+    budget.slices.as_ref().is_some_and(|s| owed_path(dom, s.owed, node, true, None))
+}
+
 fn serialize_subtree(
     dom: &mut dyn MutationDom,
     node: Handle,
@@ -249,6 +473,7 @@ fn serialize_subtree(
     json: &mut String,
     nodes: &mut Vec<Added>,
     added_ids: &mut HashSet<u32>,
+    budget: &mut Budget,
 ) -> Option<usize> {
     let start = json.len();
     let id = dom.serialize_shallow(node, json)?;
@@ -258,8 +483,22 @@ fn serialize_subtree(
     }
     let index = nodes.len();
     nodes.push(Added { parent_id, handle: node, json: start..json.len(), children: Vec::new() });
+    if budget.spent() {
+        if let Some(slices) = budget.slices.as_mut() {
+            if dom.may_have_children(node) && slices.owed.defer(id) {
+                dom.hold(node, id);
+            }
+        }
+        return Some(index);
+    }
+    if budget.owes(id) {
+        // An owing container added again, whole this time.
+        if let Some(slices) = budget.slices.as_mut() {
+            slices.owed.settle(id);
+        }
+    }
     for child in dom.recorded_children_of(node) {
-        if let Some(child_index) = serialize_subtree(dom, child, id, json, nodes, added_ids) {
+        if let Some(child_index) = serialize_subtree(dom, child, id, json, nodes, added_ids, budget) {
             nodes[index].children.push(child_index);
         }
     }

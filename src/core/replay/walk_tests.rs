@@ -563,3 +563,185 @@ fn heavy_changes_between_slices_of_any_size_rebuild_the_page_exactly() {
             .unwrap_or_else(|e| panic!("seed {}, chunk {chunk}, {changes} changes: {e}", 1000 + seed));
     }
 }
+
+// A burst of added nodes serialized in slices (`mutation::diff_in_slices`): the same
+// page, changed anywhere between slices, owed parts included.
+
+use crate::core::replay::mutation::{diff_in_slices, Deferred, Slices};
+
+/// The player, with the page as recorded by a walk without changes.
+fn recorded(page: &mut Page) -> Player {
+    let root = page.read_root();
+    let mut walk = SnapshotWalk::new(0, root, 64, usize::MAX);
+    while !walk.step(page, &mut || true) {}
+    let mut player = Player::default();
+    player.root = player.build(&serde_json::from_str(walk.json()).unwrap()).unwrap();
+    page.records.clear();
+    player
+}
+
+/// A detached subtree of about `size` nodes, up to four levels deep.
+fn subtree(page: &mut Page, rng: &mut Rng, size: usize, serial: &mut u32) -> Handle {
+    let root = page.element("article");
+    let mut containers = vec![root];
+    for _ in 0..size {
+        *serial += 1;
+        let parent = containers[rng.below(containers.len())];
+        if rng.below(3) == 0 {
+            let t = page.text(&format!("b{serial}"));
+            page.attach(parent, t, None);
+        } else {
+            let e = page.element(["div", "p", "span"][rng.below(3)]);
+            page.nodes[e as usize].attributes.push(("class".into(), format!("k{serial}")));
+            page.attach(parent, e, None);
+            containers.push(e);
+        }
+    }
+    root
+}
+
+fn play(player: &mut Player, data: Option<String>, what: &str, page: &Page) -> Result<(), String> {
+    let Some(data) = data else { return Ok(()) };
+    if std::env::var("BURST_DEBUG").is_ok() {
+        eprintln!("{what}: {data}");
+    }
+    let value: Value = serde_json::from_str(&data).map_err(|e| format!("{what} JSON: {e}"))?;
+    player.apply(&value, false).map_err(|e| format!("{what}: {e}\n  event {data}\n  page {}", page.tree(0)))
+}
+
+/// Owed children of up to `max` containers, added as `diff_in_slices` is asked to.
+fn pay(page: &mut Page, owed: &mut Deferred, max: usize, budget: usize) -> Option<String> {
+    let records: Vec<Record> = owed
+        .take(max)
+        .into_iter()
+        .map(|id| {
+            let target = page.by_id(id);
+            Record::ChildList { target, added: page.recorded_children_of(target), removed: vec![] }
+        })
+        .collect();
+    sliced_diff(page, &records, owed, budget)
+}
+
+fn sliced_diff(page: &mut Page, records: &[Record], owed: &mut Deferred, budget: usize) -> Option<String> {
+    if std::env::var("BURST_DEBUG").is_ok() {
+        let name = |h: &Handle| format!("h{h}/{:?}", page.nodes[*h as usize].id);
+        for r in records {
+            match r {
+                Record::ChildList { target, added, removed } => eprintln!(
+                    "  record {} +{:?} -{:?}",
+                    name(target),
+                    added.iter().map(name).collect::<Vec<_>>(),
+                    removed.iter().map(name).collect::<Vec<_>>()
+                ),
+                other => eprintln!("  record {other:?}"),
+            }
+        }
+    }
+    let mut asks = 0;
+    let mut go_on = || {
+        asks += 1;
+        asks <= budget
+    };
+    diff_in_slices(records, page, Slices { owed, go_on: &mut go_on, ask_every: 1 })
+}
+
+/// A burst added in one batch, serialized `budget` nodes at a time with `changes` random
+/// changes (anywhere: owed parts, moves in and out of them) before every slice; the
+/// recording must rebuild the page as it is at the end.
+fn burst_while_changing(seed: u64, budget: usize, changes: usize) -> Result<(), String> {
+    let mut page = page(6);
+    let mut player = recorded(&mut page);
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut serial = 0;
+    let mut owed = Deferred::default();
+    // The burst: a subtree or two, sometimes holding a node the player has (moved in).
+    let containers: Vec<Handle> =
+        (1..page.nodes.len() as Handle).filter(|&n| page.connected(n) && !page.is_leaf(n)).collect();
+    for _ in 0..1 + rng.below(2) {
+        let size = 10 + rng.below(40);
+        let root = subtree(&mut page, &mut rng, size, &mut serial);
+        if rng.below(3) == 0 {
+            let known = 3 + rng.below(page.nodes.len().min(40) - 3) as Handle;
+            if page.connected(known) && !page.is_blocked(known) && !page.is_ancestor(known, root) {
+                let inner = page.nodes[root as usize].children.first().copied().unwrap_or(root);
+                let inner = if page.is_leaf(inner) { root } else { inner };
+                page.insert(inner, known, None);
+            }
+        }
+        let parent = containers[rng.below(containers.len())];
+        if page.is_blocked(parent) || page.is_ancestor(root, parent) {
+            continue;
+        }
+        page.insert(parent, root, None);
+    }
+    let records = std::mem::take(&mut page.records);
+    let first = sliced_diff(&mut page, &records, &mut owed, budget);
+    play(&mut player, first, "the burst", &page)?;
+    let mut slices = 0;
+    while !owed.is_empty() {
+        slices += 1;
+        if slices > 10_000 {
+            return Err("the burst never ends".into());
+        }
+        for _ in 0..changes {
+            mutate(&mut page, &mut rng, &mut serial, false);
+        }
+        // A slice: the observer's records first, then owed children.
+        let records = std::mem::take(&mut page.records);
+        let data = sliced_diff(&mut page, &records, &mut owed, budget);
+        play(&mut player, data, "records during the burst", &page)?;
+        let max = 1 + rng.below(3);
+        let data = pay(&mut page, &mut owed, max, budget);
+        play(&mut player, data, "owed children", &page)?;
+    }
+    for _ in 0..changes {
+        mutate(&mut page, &mut rng, &mut serial, false);
+    }
+    let records = std::mem::take(&mut page.records);
+    play(&mut player, diff(&records, &mut page), "after the burst", &page)?;
+    if player.tree(player.root) != page.tree(0) {
+        return Err(format!(
+            "replayed page differs:\n  replay {}\n  page   {}",
+            player.tree(player.root),
+            page.tree(0)
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_burst_in_slices_adds_what_is_owed_later_and_nothing_twice() {
+    let mut page = page(2);
+    let mut player = recorded(&mut page);
+    let mut rng = Rng(7);
+    let mut serial = 0;
+    let burst = subtree(&mut page, &mut rng, 30, &mut serial);
+    page.insert(2, burst, None);
+    let mut owed = Deferred::default();
+    let records = std::mem::take(&mut page.records);
+    let first = sliced_diff(&mut page, &records, &mut owed, 4).unwrap();
+    let adds = serde_json::from_str::<Value>(&first).unwrap()["adds"].as_array().unwrap().len();
+    assert!((4..20).contains(&adds), "{adds} of 31 nodes in the first slice");
+    assert!(!owed.is_empty());
+    play(&mut player, Some(first), "first", &page).unwrap();
+    assert_ne!(player.tree(player.root), page.tree(0), "the rest is owed");
+    let mut events = 1;
+    while !owed.is_empty() {
+        play(&mut player, pay(&mut page, &mut owed, 2, 4), "owed", &page).unwrap();
+        events += 1;
+    }
+    assert!(events > 3, "{events} events");
+    assert_eq!(player.tree(player.root), page.tree(0));
+}
+
+#[test]
+fn every_change_between_the_slices_of_a_burst_rebuilds_the_page_exactly() {
+    let from = std::env::var("BURST_SEED").map_or(0, |s| s.parse().unwrap());
+    let to = std::env::var("BURST_SEEDS").map_or(400, |s| s.parse().unwrap());
+    for seed in from..to {
+        let budget = 1 + (seed as usize % 5);
+        let changes = seed as usize % 7;
+        burst_while_changing(5000 + seed, budget, changes)
+            .unwrap_or_else(|e| panic!("seed {}, budget {budget}, {changes} changes: {e}", 5000 + seed));
+    }
+}
