@@ -39,7 +39,7 @@ fn element(id: &str) -> web_sys::Element {
 fn record(config: &ReplayConfig) -> (Recorder, Events) {
     let (recorder, events) = record_sliced(config);
     // The snapshot is walked in slices; these tests look at it at once.
-    recorder.finish_snapshot();
+    recorder.finish_slices();
     (recorder, events)
 }
 
@@ -358,7 +358,7 @@ async fn checkout_repeats_meta_and_snapshot_with_the_same_ids() {
     let before = snapshot_of(&events);
     let count = events.borrow().len();
     recorder.checkout();
-    recorder.finish_snapshot(); // walked in slices
+    recorder.finish_slices(); // walked in slices
     {
         let events = events.borrow();
         assert_eq!(events[count]["type"], 4);
@@ -597,7 +597,7 @@ async fn a_mutation_storm_is_snapshotted_once_then_stops_the_recorder() {
     assert_eq!(incremental(&events, 0).len(), 1, "under the limit: a Mutation event");
     add_paragraphs(500);
     tick(0).await;
-    recorder.finish_snapshot(); // walked in slices
+    recorder.finish_slices(); // walked in slices
     assert_eq!(snapshots(&events), 2, "over the limit: a fresh full snapshot instead of a diff");
     assert_eq!(incremental(&events, 0).len(), 1, "the storm was not diffed");
     assert!(recorder.stop_reason().is_none());
@@ -757,7 +757,7 @@ fn sections(count: usize) -> web_sys::Element {
 async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly() {
     let root = sections(1500);
     let (recorder, events) = record_sliced(&ReplayConfig::default());
-    assert!(recorder.snapshot_in_progress(), "7,500 elements take more than one 8 ms slice");
+    assert!(recorder.in_slices(), "7,500 elements take more than one 8 ms slice");
     assert!(events.borrow().is_empty(), "the snapshot is emitted when the walk ends");
     // Changes in every part while the walk goes on: early, late, moved from the end to the
     // front, removed, added, text edited; between slices, several times.
@@ -776,13 +776,13 @@ async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly()
     // Let it end on its own for a while (a debug build in a slow engine may take longer:
     // then the rest is walked at once, as when the page is left).
     for _ in 0..100 {
-        if !recorder.snapshot_in_progress() {
+        if !recorder.in_slices() {
             break;
         }
         tick(10).await;
     }
-    recorder.finish_snapshot();
-    assert!(!recorder.snapshot_in_progress(), "the walk ended");
+    recorder.finish_slices();
+    assert!(!recorder.in_slices(), "the walk ended");
     tick(0).await;
     recorder.flush_pending();
     let types: Vec<u64> = events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect();
@@ -796,17 +796,86 @@ async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly()
 async fn a_new_session_during_a_walk_starts_it_over_and_sends_one_snapshot() {
     let root = sections(1500);
     let (recorder, events) = record_sliced(&ReplayConfig::default());
-    assert!(recorder.snapshot_in_progress());
+    assert!(recorder.in_slices());
     element("s3").remove();
     // A periodic checkout leaves the walk alone: it is a snapshot already.
     recorder.checkout();
     assert!(events.borrow().is_empty());
     // A new browser session (or clearBuffer): what was read before must not be sent.
     recorder.start_over();
-    assert!(recorder.snapshot_in_progress(), "a new walk");
-    recorder.finish_snapshot();
+    assert!(recorder.in_slices(), "a new walk");
+    recorder.finish_slices();
     let types: Vec<u64> = events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect();
     assert_eq!(types, [4, 2], "one Meta and one FullSnapshot, of the new walk");
     assert_eq!(replayed(&events, "fixture"), live(&root));
     recorder.stop();
+}
+
+#[wasm_bindgen_test]
+async fn a_burst_changed_between_its_slices_is_recorded_exactly_and_masked() {
+    let root = sections(20);
+    let (recorder, events) = record(&ReplayConfig::default());
+    // One script adds 1,500 sections (9,000 nodes) in one task, secrets among them.
+    let burst = document().create_element("div").unwrap();
+    burst.set_id("burst");
+    let mut html = String::new();
+    for i in 0..1500 {
+        html.push_str(&format!(
+            "<section id=\"b{i}\"><p>burst {i}</p><ul><li class=\"rr-block\">blocked-{i}</li><li class=\"rr-mask\">Secret {i}</li></ul></section>"
+        ));
+    }
+    burst.set_inner_html(&html);
+    root.append_child(&burst).unwrap();
+    // The observer's callback (a microtask), and no slice yet.
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL))
+        .await
+        .unwrap();
+    assert!(recorder.in_slices(), "9,000 nodes take more than one 8 ms slice");
+    let adds_so_far = |events: &Events| {
+        incremental(events, 0).iter().filter(|d| !d["adds"].as_array().unwrap().is_empty()).count()
+    };
+    assert_eq!(adds_so_far(&events), 1, "the callback adds what fits its slice");
+    // Changes everywhere while the rest is owed: moved out of the burst and into it,
+    // removed, added, text edited in parts added and owed.
+    for round in 0..6 {
+        element(&format!("b{}", 1400 - round)).first_element_child().unwrap().set_text_content(Some("late"));
+        let late = element(&format!("b{}", 1300 - round));
+        root.insert_before(&late, root.first_child().as_ref()).unwrap();
+        let old = element(&format!("s{round}"));
+        element(&format!("b{}", 1200 - round)).append_child(&old).unwrap();
+        element(&format!("b{}", 10 + round)).remove();
+        let fresh = document().create_element("p").unwrap();
+        fresh.set_id(&format!("new{round}"));
+        fresh.set_text_content(Some("fresh"));
+        element(&format!("b{}", 700 + round)).append_child(&fresh).unwrap();
+        element("b1").first_element_child().unwrap().set_text_content(Some(&format!("early {round}")));
+        tick(0).await;
+    }
+    for _ in 0..200 {
+        if !recorder.in_slices() {
+            break;
+        }
+        tick(5).await;
+    }
+    recorder.finish_slices();
+    assert!(!recorder.in_slices());
+    tick(0).await;
+    recorder.flush_pending();
+    assert!(adds_so_far(&events) > 3, "added in slices: {} events", adds_so_far(&events));
+    let json = all_json(&events);
+    assert!(!json.contains("blocked-") && !json.contains("Secret"), "privacy holds in owed parts");
+    recorder.stop();
+    // The page as the replay shows it: blocked elements empty, masked text as stars.
+    let private = document().query_selector_all(".rr-block, .rr-mask").unwrap();
+    for i in 0..private.length() {
+        let element: web_sys::Element = private.item(i).unwrap().unchecked_into();
+        let text = element.text_content().unwrap_or_default();
+        let shown: String = if element.class_name() == "rr-block" {
+            String::new()
+        } else {
+            text.chars().map(|c| if c.is_whitespace() { c } else { '*' }).collect()
+        };
+        element.set_text_content(Some(&shown));
+    }
+    assert_eq!(replayed(&events, "fixture"), live(&root));
 }

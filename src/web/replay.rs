@@ -160,16 +160,17 @@ impl ReplayDriver {
         self.shared.flush_pending();
     }
 
-    /// Whether the recorder is walking a full snapshot (in slices).
-    pub fn snapshot_in_progress(&self) -> bool {
-        self.shared.recorder().is_some_and(|r| r.snapshot_in_progress())
+    /// Whether the recorder is still recording something in slices (a full snapshot, a
+    /// burst of added nodes).
+    pub fn in_slices(&self) -> bool {
+        self.shared.recorder().is_some_and(|r| r.in_slices())
     }
 
-    /// Everything now (leaving the page): a full snapshot still being walked in slices
-    /// is completed in this task, then handed over with the rest.
+    /// Everything now (leaving the page): what the recorder still records in slices (a
+    /// full snapshot, a burst) is completed in this task, then handed over with the rest.
     fn flush_all(&self) {
         if let Some(recorder) = self.shared.recorder() {
-            recorder.finish_snapshot();
+            recorder.finish_slices();
         }
         self.shared.flush_pending();
     }

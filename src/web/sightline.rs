@@ -256,11 +256,12 @@ impl Sightline {
         let uploader = self.inner.uploader.clone();
         let consent = self.inner.consent.clone();
         Ok(promise(async move {
-            // A full snapshot still being walked goes on in slices (finishing it here
-            // would freeze the page); it is waited for, up to 10 s, and sent too.
-            if let Some(replay) = replay.filter(|r| r.snapshot_in_progress()) {
+            // A full snapshot still being walked, or a burst still being added, goes on
+            // in slices (finishing it here would freeze the page); it is waited for, up
+            // to 10 s, and sent too.
+            if let Some(replay) = replay.filter(|r| r.in_slices()) {
                 let give_up_at = now_ms() + 10_000;
-                while replay.snapshot_in_progress() && now_ms() < give_up_at {
+                while replay.in_slices() && now_ms() < give_up_at {
                     crate::web::timer::pause(4).await;
                 }
                 replay.flush_pending();

@@ -18,7 +18,7 @@ use crate::core::config::ReplayConfig;
 use crate::core::replay::controls::{StopReason, StormGuard, StormVerdict};
 use crate::core::replay::event::{self, envelope};
 use crate::core::replay::mirror::Mirror;
-use crate::core::replay::mutation::{attach_iframe_data, diff, Handle};
+use crate::core::replay::mutation::{attach_iframe_data, diff_in_slices, Deferred, Handle, Record, Slices};
 use crate::core::replay::sampling::{
     InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
 };
@@ -91,6 +91,13 @@ struct State {
     /// Events produced while a snapshot is walked: they refer to it, so they follow it.
     deferred: Vec<RecordedEvent>,
     slice_callback: Option<Closure<dyn FnMut()>>,
+    /// Containers of a burst added without their children yet, which later slices add
+    /// (`core::replay::mutation::diff_in_slices`), and their nodes by id.
+    owed: Deferred,
+    held: js_sys::Map,
+    /// A slice adding owed children is scheduled.
+    adds_scheduled: bool,
+    adds_callback: Option<Closure<dyn FnMut()>>,
 }
 
 /// A full snapshot in progress (`core::replay::walk`).
@@ -149,6 +156,10 @@ impl Recorder {
                 snapshot: None,
                 deferred: Vec::new(),
                 slice_callback: None,
+                owed: Deferred::default(),
+                held: js_sys::Map::new(),
+                adds_scheduled: false,
+                adds_callback: None,
             }),
         });
         if document.ready_state() == "loading" {
@@ -193,19 +204,23 @@ impl Recorder {
         });
     }
 
-    /// Completes a full snapshot still being walked, in this task (the page is being
-    /// left, or the host asked for everything now).
-    pub fn finish_snapshot(&self) {
+    /// Completes a full snapshot still being walked and a burst's owed children, in this
+    /// task (the page is being left).
+    pub fn finish_slices(&self) {
         self.shared.with_state(|shared, state| {
             if state.snapshot.is_some() {
                 shared.continue_snapshot(state, f64::INFINITY);
             }
+            if !state.owed.is_empty() {
+                shared.continue_adds(state, f64::INFINITY);
+            }
         });
     }
 
-    /// Whether a full snapshot is being walked.
-    pub fn snapshot_in_progress(&self) -> bool {
-        self.shared.state.try_borrow().is_ok_and(|state| state.snapshot.is_some())
+    /// Whether a full snapshot is being walked, or a burst's owed children are still to
+    /// be added, in slices.
+    pub fn in_slices(&self) -> bool {
+        self.shared.state.try_borrow().is_ok_and(|state| state.snapshot.is_some() || !state.owed.is_empty())
     }
 
     /// Flushes pending sampled mouse moves etc. into the sink (before an upload / unload).
@@ -311,6 +326,7 @@ impl Shared {
         // A snapshot not finished is not sent, nor what refers to it.
         state.snapshot = None;
         state.deferred.clear();
+        Self::forget_owed(state);
         if let Some(observer) = state.observer.take() {
             observer.disconnect();
         }
@@ -391,6 +407,15 @@ impl Shared {
                 });
             }
         }));
+        let weak = Rc::downgrade(self);
+        state.adds_callback = Some(Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.with_state(|shared, state| {
+                    state.adds_scheduled = false;
+                    shared.continue_adds(state, SLICE_BUDGET_MS);
+                });
+            }
+        }));
         state.observer = MutationObserver::new(callback.as_ref().unchecked_ref()).ok();
         state.observer_callback = Some(callback);
         state.recording = true;
@@ -421,6 +446,8 @@ impl Shared {
             // Records from before the snapshot describe changes it will contain.
             let _ = observer.take_records();
         }
+        // The walk reads what a burst still owed.
+        Self::forget_owed(state);
         // From here on, a change to a part the walk has read is kept for the catch-up.
         Self::observe(state, &document);
         let href = window.location().href().unwrap_or_default();
@@ -595,13 +622,29 @@ impl Shared {
                 return;
             }
         }
+        self.diff_sliced(state, SLICE_BUDGET_MS, |dom, _| dom.records(records));
+    }
+
+    /// One Mutation event of `records` (made with the batch's DOM and what is held),
+    /// serializing added subtrees for at most `budget_ms`: what is left is owed, and a
+    /// later slice adds it.
+    fn diff_sliced(
+        self: &Rc<Self>,
+        state: &mut State,
+        budget_ms: f64,
+        records: impl FnOnce(&mut BatchDom, &js_sys::Map) -> Vec<Record>,
+    ) {
         let Some(document) = document() else { return };
+        let deadline = js_sys::Date::now() + budget_ms;
         let (data, iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror);
             serializer.for_mutation = true;
             let mut dom = BatchDom::new(&mut serializer, &document);
-            let records = dom.records(records);
-            let data = diff(&records, &mut dom);
+            dom.held = Some(state.held.clone());
+            let records = records(&mut dom, &state.held);
+            let mut go_on = || js_sys::Date::now() < deadline;
+            let slices = Slices { owed: &mut state.owed, go_on: &mut go_on, ask_every: 32 };
+            let data = diff_in_slices(&records, &mut dom, slices);
             (data, serializer.iframes, serializer.shadow_roots)
         };
         if let Some(data) = data {
@@ -611,6 +654,47 @@ impl Shared {
             Self::observe(state, root);
         }
         self.attach_iframes(state, iframes);
+        if !state.owed.is_empty() && !state.adds_scheduled {
+            if let Some(callback) = &state.adds_callback {
+                state.adds_scheduled = true;
+                sl_later(callback.as_ref().unchecked_ref());
+            }
+        }
+    }
+
+    /// A slice of a burst: the observer's records first (the owed children are added as
+    /// the page is after them), then owed children for at most `budget_ms`.
+    fn continue_adds(self: &Rc<Self>, state: &mut State, budget_ms: f64) {
+        if let Some(observer) = &state.observer {
+            let records = observer.take_records();
+            self.process_records(state, &records);
+        }
+        let deadline = js_sys::Date::now() + budget_ms;
+        while state.recording && !state.owed.is_empty() && js_sys::Date::now() < deadline {
+            let ids = state.owed.take(16);
+            let left = deadline - js_sys::Date::now();
+            self.diff_sliced(state, left, |dom, held| {
+                let mut records = Vec::new();
+                for id in ids {
+                    let node = held.get(&id.into());
+                    held.delete(&id.into());
+                    if let Some(target) = node.dyn_into::<Node>().ok().map(|n| dom.handle_of(n)) {
+                        let added = dom.owed_children(target);
+                        records.push(Record::ChildList { target, added, removed: Vec::new() });
+                    }
+                }
+                records
+            });
+        }
+        if state.owed.is_empty() {
+            state.held.clear();
+        }
+    }
+
+    /// Nothing owed any more: a full snapshot reads it all, or the recording ended.
+    fn forget_owed(state: &mut State) {
+        state.owed.clear();
+        state.held.clear();
     }
 
     /// Sends everything waiting: observer records, sampled moves, trailing scrolls.

@@ -22,6 +22,8 @@ pub struct BatchDom<'s, 'a> {
     slots: Vec<Slot>,
     /// The main document's base URL, read once per batch.
     main_base: Option<String>,
+    /// Where containers that owe their children are kept, by id (`MutationDom::hold`).
+    pub held: Option<Map>,
 }
 
 /// What a batch knows of one of its nodes.
@@ -63,7 +65,7 @@ pub fn host_or_self(node: Node) -> Node {
 impl<'s, 'a> BatchDom<'s, 'a> {
     pub fn new(serializer: &'s mut Serializer<'a>, main: &'s Document) -> Self {
         let all = serializer.all.clone();
-        Self { serializer, main, all, handles: Map::new(), slots: Vec::new(), main_base: None }
+        Self { serializer, main, all, handles: Map::new(), slots: Vec::new(), main_base: None, held: None }
     }
 
     /// The handle of `node` in this batch.
@@ -88,6 +90,16 @@ impl<'s, 'a> BatchDom<'s, 'a> {
     fn node(&mut self, handle: Handle) -> Node {
         let slot = &mut self.slots[handle as usize].node;
         slot.get_or_insert_with(|| self.all.get(handle).unchecked_into()).clone()
+    }
+
+    /// The children a container held since an earlier batch owes (its children as they
+    /// are now; none when it is no longer recorded).
+    pub fn owed_children(&mut self, container: Handle) -> Vec<Handle> {
+        // Serialized again (the JSON is not used) for what its children inherit.
+        if self.serialize_shallow(container, &mut String::new()).is_none() {
+            return Vec::new();
+        }
+        self.recorded_children_of(container)
     }
 
     /// Converts the observer's records.
@@ -254,6 +266,17 @@ impl MutationDom for BatchDom<'_, '_> {
             self.slots[handle as usize].id = id;
         }
         id
+    }
+
+    fn may_have_children(&mut self, handle: Handle) -> bool {
+        self.slots[handle as usize].child_context.is_some()
+    }
+
+    fn hold(&mut self, handle: Handle, id: u32) {
+        let node = self.node(handle);
+        if let Some(held) = &self.held {
+            held.set(&id.into(), &node);
+        }
     }
 
     fn text_value(&mut self, handle: Handle) -> Option<String> {
