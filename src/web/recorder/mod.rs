@@ -622,7 +622,7 @@ impl Shared {
                 return;
             }
         }
-        self.diff_sliced(state, SLICE_BUDGET_MS, |dom, _| dom.records(records));
+        self.diff_sliced(state, SLICE_BUDGET_MS, &mut |dom, _| dom.records(records));
     }
 
     /// One Mutation event of `records` (made with the batch's DOM and what is held),
@@ -632,7 +632,7 @@ impl Shared {
         self: &Rc<Self>,
         state: &mut State,
         budget_ms: f64,
-        records: impl FnOnce(&mut BatchDom, &js_sys::Map) -> Vec<Record>,
+        records: &mut dyn FnMut(&mut BatchDom, &js_sys::Map) -> Vec<Record>,
     ) {
         let Some(document) = document() else { return };
         let deadline = js_sys::Date::now() + budget_ms;
@@ -673,9 +673,9 @@ impl Shared {
         while state.recording && !state.owed.is_empty() && js_sys::Date::now() < deadline {
             let ids = state.owed.take(16);
             let left = deadline - js_sys::Date::now();
-            self.diff_sliced(state, left, |dom, held| {
+            self.diff_sliced(state, left, &mut |dom, held| {
                 let mut records = Vec::new();
-                for id in ids {
+                for &id in &ids {
                     let node = held.get(&id.into());
                     held.delete(&id.into());
                     if let Some(target) = node.dyn_into::<Node>().ok().map(|n| dom.handle_of(n)) {
