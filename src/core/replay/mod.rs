@@ -7,6 +7,7 @@ pub mod controls;
 pub mod event;
 #[cfg(test)]
 pub(crate) mod fake_dom;
+pub mod idhash;
 pub mod mirror;
 pub mod mutation;
 pub mod node;

@@ -17,7 +17,9 @@
 //! parents it had before this batch (a node's first removal in a batch is from its
 //! parent before it; a node whose first mention is an add was not in the document).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use super::idhash::{IdMap, IdSet};
 
 use super::node::push_str_literal;
 use crate::core::json::push_u64;
@@ -181,7 +183,7 @@ impl Budget<'_> {
 /// it was first removed from (its parent before the batch), or `ADDED_FIRST` (it was not
 /// in the document before the batch). A `usize` value: the same map type as the diff's
 /// attribute index (one hash-map instantiation fewer in the bundle).
-type FirstMet = HashMap<Handle, usize>;
+type FirstMet = IdMap<Handle, usize>;
 const ADDED_FIRST: usize = usize::MAX;
 
 /// Whether the player lacks `node` (from its parent up when `from_parent`) because it is
@@ -256,7 +258,7 @@ fn diff_with(
     // Something is owed since the last event: records are read against what the
     // player has (see the module's comment).
     let owing = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
-    let mut first_met: FirstMet = HashMap::new();
+    let mut first_met = FirstMet::default();
     if owing {
         for record in records {
             if let Record::ChildList { target, added, removed } = record {
@@ -270,13 +272,13 @@ fn diff_with(
         }
     }
     let mut roots: Vec<Handle> = Vec::new();
-    let mut root_set: HashSet<Handle> = HashSet::new();
-    let mut removed_ids: HashSet<u32> = removes.iter().map(|&(_, id)| id).collect();
+    let mut root_set: IdSet<Handle> = IdSet::default();
+    let mut removed_ids: IdSet<u32> = removes.iter().map(|&(_, id)| id).collect();
     let mut removes = removes;
     let mut texts: Vec<Handle> = Vec::new();
-    let mut text_set: HashSet<Handle> = HashSet::new();
+    let mut text_set: IdSet<Handle> = IdSet::default();
     let mut attributes: Vec<(Handle, Vec<String>)> = Vec::new();
-    let mut attribute_index: HashMap<Handle, usize> = HashMap::new();
+    let mut attribute_index: IdMap<Handle, usize> = IdMap::default();
 
     for record in records {
         match record {
@@ -327,7 +329,7 @@ fn diff_with(
     let mut json = String::new();
     let mut nodes: Vec<Added> = Vec::new();
     let mut tops: Vec<usize> = Vec::new();
-    let mut added_ids: HashSet<u32> = HashSet::new();
+    let mut added_ids: IdSet<u32> = IdSet::default();
     for &root in &roots {
         if !dom.is_connected(root) {
             continue;
@@ -469,7 +471,7 @@ fn serialize_subtree(
     parent_id: u32,
     json: &mut String,
     nodes: &mut Vec<Added>,
-    added_ids: &mut HashSet<u32>,
+    added_ids: &mut IdSet<u32>,
     budget: &mut Budget,
 ) -> Option<usize> {
     let start = json.len();

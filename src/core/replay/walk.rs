@@ -26,7 +26,9 @@
 //! turn comes, which may be after its content was read, and that is fine: changes
 //! after the read are kept either way.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use super::idhash::IdSet;
 
 use super::mutation::{diff_after, AttributeChange, Handle, MutationDom, Record};
 use crate::core::json::push_u64;
@@ -305,9 +307,9 @@ impl<C> SnapshotWalk<C> {
         moved_into: &[Handle],
         dom: &mut dyn MutationDom,
     ) -> Option<String> {
-        let mut known = Known { dom, walk_read: &self.read, added: HashSet::new() };
+        let mut known = Known { dom, walk_read: &self.read, added: IdSet::default() };
         let mut containers: Vec<Handle> = Vec::new();
-        let mut seen: HashSet<u32> = HashSet::new();
+        let mut seen: IdSet<u32> = IdSet::default();
         let mut changes: Vec<Record> = Vec::new();
         for record in records {
             match record {
@@ -321,7 +323,7 @@ impl<C> SnapshotWalk<C> {
         // no longer there.
         let written = Written::index(&self.placed, self.read.len());
         let mut plans: Vec<(Handle, u32, Vec<Handle>, Vec<u32>)> = Vec::new();
-        let mut readded: HashSet<Handle> = HashSet::new();
+        let mut readded: IdSet<Handle> = IdSet::default();
         for &container in &containers {
             let Some(id) = known.id_of(container) else { continue };
             // Not in the recording any more: detached, or in a blocked region.
@@ -447,7 +449,7 @@ impl Written {
 
 /// Whether `node` or one of its ancestors is in `nodes` (handles are unique within one
 /// batch: the shell numbers each node once).
-fn inside(dom: &mut dyn MutationDom, node: Handle, nodes: &HashSet<Handle>) -> bool {
+fn inside(dom: &mut dyn MutationDom, node: Handle, nodes: &IdSet<Handle>) -> bool {
     let mut at = Some(node);
     while let Some(n) = at {
         if nodes.contains(&n) {
@@ -490,7 +492,7 @@ fn longest_increasing(values: &[Option<usize>]) -> Vec<bool> {
 struct Known<'a> {
     dom: &'a mut dyn MutationDom,
     walk_read: &'a [bool],
-    added: HashSet<u32>,
+    added: IdSet<u32>,
 }
 
 impl MutationDom for Known<'_> {
