@@ -742,6 +742,22 @@ fn live(element: &web_sys::Element) -> String {
     out
 }
 
+/// Lets what the recorder does in slices end on its own for a while (a debug build in a
+/// slow engine may take longer: then the rest is done at once, as when the page is left),
+/// then takes everything it recorded.
+async fn slices_end(recorder: &Recorder) {
+    for _ in 0..100 {
+        if !recorder.in_slices() {
+            break;
+        }
+        tick(10).await;
+    }
+    recorder.finish_slices();
+    assert!(!recorder.in_slices(), "nothing is left to record in slices");
+    tick(0).await;
+    recorder.flush_pending();
+}
+
 /// A fixture of `count` sections (5 elements each) with ids `s0`, `s1`…
 fn sections(count: usize) -> web_sys::Element {
     let mut html = String::new();
@@ -773,18 +789,7 @@ async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly()
         element(&format!("s{}", 700 + round)).append_child(&fresh).unwrap();
         tick(0).await;
     }
-    // Let it end on its own for a while (a debug build in a slow engine may take longer:
-    // then the rest is walked at once, as when the page is left).
-    for _ in 0..100 {
-        if !recorder.in_slices() {
-            break;
-        }
-        tick(10).await;
-    }
-    recorder.finish_slices();
-    assert!(!recorder.in_slices(), "the walk ended");
-    tick(0).await;
-    recorder.flush_pending();
+    slices_end(&recorder).await;
     let types: Vec<u64> = events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect();
     assert_eq!(types[..2], [4, 2], "Meta, then the FullSnapshot");
     assert!(types[2..].contains(&3), "then the catch-up");
@@ -851,16 +856,7 @@ async fn a_burst_changed_between_its_slices_is_recorded_exactly_and_masked() {
         element("b1").first_element_child().unwrap().set_text_content(Some(&format!("early {round}")));
         tick(0).await;
     }
-    for _ in 0..200 {
-        if !recorder.in_slices() {
-            break;
-        }
-        tick(5).await;
-    }
-    recorder.finish_slices();
-    assert!(!recorder.in_slices());
-    tick(0).await;
-    recorder.flush_pending();
+    slices_end(&recorder).await;
     assert!(adds_so_far(&events) > 3, "added in slices: {} events", adds_so_far(&events));
     let json = all_json(&events);
     assert!(!json.contains("blocked-") && !json.contains("Secret"), "privacy holds in owed parts");
