@@ -24,10 +24,12 @@ function clean(value) {
 
 /** An element: `localName, flags (v: SVG, s: open shadow root), count, (name, value)*`. */
 export function sl_read(element) {
-  const attributes = element.attributes;
+  // Names, then values by name: no Attr node is made for each attribute (as
+  // `element.attributes[i]` does).
+  const names = element.getAttributeNames();
   let s = element.localName + "\0" + (element.namespaceURI === SVG ? "v" : "") + (element.shadowRoot ? "s" : "") +
-    "\0" + attributes.length + "\0";
-  for (let i = 0; i < attributes.length; i++) s += attributes[i].name + "\0" + clean(attributes[i].value) + "\0";
+    "\0" + names.length + "\0";
+  for (let i = 0; i < names.length; i++) s += names[i] + "\0" + clean(element.getAttribute(names[i])) + "\0";
   return s;
 }
 
