@@ -330,32 +330,22 @@ fn diff_with(
     let mut nodes: Vec<Added> = Vec::new();
     let mut tops: Vec<usize> = Vec::new();
     let mut added_ids: IdSet<u32> = IdSet::default();
+    // Roots under one parent come together (a burst, owed children): its checks once.
+    let mut checked: Option<(Handle, Option<u32>)> = None;
     for &root in &roots {
         if !dom.is_connected(root) {
             continue;
         }
         let Some(parent) = dom.parent_of(root) else { continue };
-        let mut ancestor = Some(parent);
-        let mut covered = false;
-        while let Some(a) = ancestor {
-            if root_set.contains(&a) {
-                covered = true;
-                break;
+        let parent_id = match checked {
+            Some((p, verdict)) if p == parent => verdict,
+            _ => {
+                let verdict = adds_go_under(dom, parent, &root_set, &budget);
+                checked = Some((parent, verdict));
+                verdict
             }
-            ancestor = dom.parent_of(a);
-        }
-        if covered {
-            continue; // recorded with the added ancestor's subtree
-        }
-        let Some(parent_id) = dom.id_of(parent) else { continue };
-        if dom.is_blocked(parent) {
-            continue;
-        }
-        if let Some(slices) = budget.slices.as_ref().filter(|s| !s.owed.is_empty()) {
-            if owed_path(dom, slices.owed, parent, false, None) {
-                continue; // added with the owed children
-            }
-        }
+        };
+        let Some(parent_id) = parent_id else { continue };
         if let Some(index) =
             serialize_subtree(dom, root, parent_id, &mut json, &mut nodes, &mut added_ids, &mut budget)
         {
@@ -458,6 +448,36 @@ fn diff_with(
         return None;
     }
     Some(out)
+}
+
+/// The id of `parent` when a node added under it is written now: not when an ancestor
+/// (or itself) was added in the batch too (the node is written with that subtree), when
+/// the player does not have it, blocks it, or is owed its children. The same for every
+/// root under `parent` in one batch: `root_set` is fixed, and a container deferred or
+/// settled during the batch is inside a root's subtree, so under a covered parent.
+fn adds_go_under(
+    dom: &mut dyn MutationDom,
+    parent: Handle,
+    root_set: &IdSet<Handle>,
+    budget: &Budget,
+) -> Option<u32> {
+    let mut ancestor = Some(parent);
+    while let Some(a) = ancestor {
+        if root_set.contains(&a) {
+            return None; // recorded with the added ancestor's subtree
+        }
+        ancestor = dom.parent_of(a);
+    }
+    let parent_id = dom.id_of(parent)?;
+    if dom.is_blocked(parent) {
+        return None;
+    }
+    if let Some(slices) = budget.slices.as_ref().filter(|s| !s.owed.is_empty()) {
+        if owed_path(dom, slices.owed, parent, false, None) {
+            return None; // added with the owed children
+        }
+    }
+    Some(parent_id)
 }
 
 /// Whether `node` is inside a container that owes its children (not in the player).

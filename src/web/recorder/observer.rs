@@ -95,6 +95,18 @@ impl<'s, 'a> BatchDom<'s, 'a> {
     /// The children a container held since an earlier batch owes (its children as they
     /// are now; none when it is no longer recorded).
     pub fn owed_children(&mut self, container: Handle) -> Vec<Handle> {
+        // What a container inherits comes from its parent element, serialized again once
+        // per batch for it (owed siblings are often paid together), as a node added with
+        // its parent inherits it; a shadow root's child works it out itself.
+        if self.slots[container as usize].context.is_none() {
+            if let Some(parent) = self.node(container).parent_element() {
+                let parent = self.handle(parent.into());
+                if !self.slots[parent as usize].serialized {
+                    self.serialize_shallow(parent, &mut String::new());
+                }
+                self.slots[container as usize].context = self.slots[parent as usize].child_context;
+            }
+        }
         // Serialized again (the JSON is not used) for what its children inherit.
         if self.serialize_shallow(container, &mut String::new()).is_none() {
             return Vec::new();
