@@ -654,7 +654,10 @@ impl Shared {
             Self::observe(state, root);
         }
         self.attach_iframes(state, iframes);
-        if !state.owed.is_empty() && !state.adds_scheduled {
+        if state.owed.is_empty() {
+            // Containers settled by being added again whole are still held.
+            state.held.clear();
+        } else if !state.adds_scheduled {
             if let Some(callback) = &state.adds_callback {
                 state.adds_scheduled = true;
                 sl_later(callback.as_ref().unchecked_ref());
@@ -685,9 +688,6 @@ impl Shared {
                 }
                 records
             });
-        }
-        if state.owed.is_empty() {
-            state.held.clear();
         }
     }
 
