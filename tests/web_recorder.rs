@@ -92,6 +92,11 @@ fn incremental(events: &Events, source: u64) -> Vec<Value> {
 
 /// The fixture's part of the last snapshot plus every incremental event (the rest of
 /// the page is the test runner's, whose log may quote anything).
+/// The rrweb type of every event so far, in order.
+fn event_types(events: &Events) -> Vec<u64> {
+    events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect()
+}
+
 fn all_json(events: &Events) -> String {
     let snapshot = snapshot_of(events);
     let mut out = by_id(&snapshot, "fixture").to_string();
@@ -790,7 +795,7 @@ async fn a_page_changed_between_the_slices_of_its_snapshot_is_recorded_exactly()
         tick(0).await;
     }
     slices_end(&recorder).await;
-    let types: Vec<u64> = events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect();
+    let types = event_types(&events);
     assert_eq!(types[..2], [4, 2], "Meta, then the FullSnapshot");
     assert!(types[2..].contains(&3), "then the catch-up");
     assert_eq!(replayed(&events, "fixture"), live(&root));
@@ -810,7 +815,7 @@ async fn a_new_session_during_a_walk_starts_it_over_and_sends_one_snapshot() {
     recorder.start_over();
     assert!(recorder.in_slices(), "a new walk");
     recorder.finish_slices();
-    let types: Vec<u64> = events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect();
+    let types = event_types(&events);
     assert_eq!(types, [4, 2], "one Meta and one FullSnapshot, of the new walk");
     assert_eq!(replayed(&events, "fixture"), live(&root));
     recorder.stop();

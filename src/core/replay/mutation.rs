@@ -257,9 +257,9 @@ fn diff_with(
 ) -> Option<String> {
     // Something is owed since the last event: records are read against what the
     // player has (see the module's comment).
-    let owing = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
+    let owing_before = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
     let mut first_met = FirstMet::default();
-    if owing {
+    if owing_before {
         for record in records {
             if let Record::ChildList { target, added, removed } = record {
                 for &node in removed {
@@ -307,7 +307,7 @@ fn diff_with(
                     if removed_ids.contains(&id) {
                         continue;
                     }
-                    if let Some(slices) = budget.slices.as_ref().filter(|_| owing) {
+                    if let Some(slices) = budget.slices.as_ref().filter(|_| owing_before) {
                         let first_from_here = first_met.get(node) == Some(&(*target as usize));
                         if !first_from_here || owed_path(dom, slices.owed, *target, false, Some(&first_met)) {
                             continue; // not in the player
@@ -355,7 +355,7 @@ fn diff_with(
 
     // Texts and attributes are applied after the adds: what is owed by then is not in
     // the player (an old node moved into a part just deferred, too).
-    let owing = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
+    let owing_after = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
     let mut out = String::with_capacity(json.len() + nodes.len() * 40 + 64);
     out.push_str("{\"source\":0,\"texts\":[");
     let mut first = true;
@@ -364,7 +364,7 @@ fn diff_with(
         if added_ids.contains(&id) || removed_ids.contains(&id) || !dom.is_connected(node) {
             continue;
         }
-        if owing && in_owed(dom, &budget, node) {
+        if owing_after && in_owed(dom, &budget, node) {
             continue;
         }
         let Some(value) = dom.text_value(node) else { continue };
@@ -388,7 +388,7 @@ fn diff_with(
             || removed_ids.contains(&id)
             || !dom.is_connected(*node)
             || dom.is_blocked(*node)
-            || (owing && in_owed(dom, &budget, *node))
+            || (owing_after && in_owed(dom, &budget, *node))
         {
             continue;
         }

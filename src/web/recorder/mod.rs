@@ -622,26 +622,26 @@ impl Shared {
                 return;
             }
         }
-        self.diff_sliced(state, SLICE_BUDGET_MS, &mut |dom, _| dom.records(records));
+        self.diff_sliced(state, SLICE_BUDGET_MS, &mut |dom| dom.records(records));
     }
 
-    /// One Mutation event of `records` (made with the batch's DOM and what is held),
-    /// serializing added subtrees for at most `budget_ms`: what is left is owed, and a
-    /// later slice adds it.
+    /// One Mutation event of `records` (made with the batch's DOM), serializing added
+    /// subtrees for at most `budget_ms`: what is left is owed, and a later slice adds it.
     fn diff_sliced(
         self: &Rc<Self>,
         state: &mut State,
         budget_ms: f64,
-        records: &mut dyn FnMut(&mut BatchDom, &js_sys::Map) -> Vec<Record>,
+        records: &mut dyn FnMut(&mut BatchDom) -> Vec<Record>,
     ) {
         let Some(document) = document() else { return };
         let deadline = js_sys::Date::now() + budget_ms;
+        let owed_before = !state.owed.is_empty();
         let (data, iframes, shadow_roots) = {
             let mut serializer = self.serializer(&state.ids, &mut state.mirror);
             serializer.for_mutation = true;
             let mut dom = BatchDom::new(&mut serializer, &document);
             dom.held = Some(state.held.clone());
-            let records = records(&mut dom, &state.held);
+            let records = records(&mut dom);
             let mut go_on = || js_sys::Date::now() < deadline;
             let slices = Slices { owed: &mut state.owed, go_on: &mut go_on, ask_every: 32 };
             let data = diff_in_slices(&records, &mut dom, slices);
@@ -655,8 +655,11 @@ impl Shared {
         }
         self.attach_iframes(state, iframes);
         if state.owed.is_empty() {
-            // Containers settled by being added again whole are still held.
-            state.held.clear();
+            if owed_before {
+                // Containers settled by being added again whole are still held. (A diff
+                // that defers ends owing: deferring stops whole serialization.)
+                state.held.clear();
+            }
         } else if !state.adds_scheduled {
             if let Some(callback) = &state.adds_callback {
                 state.adds_scheduled = true;
@@ -676,7 +679,8 @@ impl Shared {
         while state.recording && !state.owed.is_empty() && js_sys::Date::now() < deadline {
             let ids = state.owed.take(16);
             let left = deadline - js_sys::Date::now();
-            self.diff_sliced(state, left, &mut |dom, held| {
+            let held = state.held.clone();
+            self.diff_sliced(state, left, &mut |dom| {
                 let mut records = Vec::new();
                 for &id in &ids {
                     let node = held.get(&id.into());
@@ -688,6 +692,10 @@ impl Shared {
                 }
                 records
             });
+        }
+        if state.owed.is_empty() {
+            // The last owed containers were taken above (a diff then starts owing nothing).
+            state.held.clear();
         }
     }
 
