@@ -75,10 +75,8 @@ type Parsed<'a, T> = Result<(T, &'a str), ProtocolError>;
 
 /// The text before the next NUL, and what follows it.
 fn field(s: &str) -> Parsed<'_, &str> {
-    match s.bytes().position(|b| b == 0) {
-        Some(i) => Ok((&s[..i], &s[i + 1..])),
-        None => Err(ProtocolError("a field without its NUL")),
-    }
+    // Not `&s[..i]`: str indexing's panic path pulls in core's char formatting (4 KB).
+    s.split_once('\0').ok_or(ProtocolError("a field without its NUL"))
 }
 
 fn number(s: &str) -> Parsed<'_, u32> {
@@ -109,10 +107,11 @@ fn utf16_prefix(s: &str, units: u32) -> Parsed<'_, &str> {
         left = left.saturating_sub(c.len_utf16());
         end += c.len_utf8();
     }
-    if left > 0 || s.as_bytes().get(end) != Some(&0) {
-        return Err(ProtocolError("a text shorter than its length"));
+    let (text, rest) = s.split_at_checked(end).filter(|_| left == 0).unwrap_or_default();
+    match rest.strip_prefix('\0') {
+        Some(rest) => Ok((text, rest)),
+        None => Err(ProtocolError("a text shorter than its length")),
     }
-    Ok((&s[..end], &s[end + 1..]))
 }
 
 /// An element as `sl_read` writes it.
