@@ -45,6 +45,14 @@ pub fn push_str_literal(out: &mut String, value: &str) {
     out.push('"');
 }
 
+/// `&s[from..to]` for offsets known to fall on character boundaries (found at ASCII
+/// delimiters or by `char_indices`), without the indexing's panic path: its message
+/// formats a `char` with `Debug`, which keeps core's Unicode printability tables in the
+/// bundle. Offsets off a boundary (never the case at the call sites) give `""`.
+pub fn cut(s: &str, from: usize, to: usize) -> &str {
+    s.get(from..to).unwrap_or("")
+}
+
 /// Appends `value` in decimal, as `write!(out, "{value}")` would, without pulling
 /// core::fmt's integer formatting into the bundle.
 pub fn push_u64(out: &mut String, value: u64) {
@@ -115,6 +123,17 @@ pub fn parse_u64(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cut_slices_on_boundaries_and_gives_empty_off_them() {
+        let s = "aé/ü?";
+        for (from, to) in [(0, 0), (0, 1), (1, 3), (3, 4), (4, 6), (0, s.len()), (s.len(), s.len())] {
+            assert_eq!(cut(s, from, to), &s[from..to]);
+        }
+        assert_eq!(cut(s, 2, 4), "");
+        assert_eq!(cut(s, 3, 1), "");
+        assert_eq!(cut(s, 0, 99), "");
+    }
 
     fn str_literal(value: &str) -> String {
         let mut out = String::new();

@@ -885,9 +885,11 @@ impl Outbox {
             let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields;
             let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or("bad stream")?;
             let count = parse_u64(count).and_then(|n| usize::try_from(n).ok()).ok_or("bad event count")?;
-            let events: Vec<String> = lines.by_ref().take(count).map(str::to_string).collect();
-            if events.len() != count {
-                return Err("truncated batch".into());
+            // A loop, not `take(count).map(..).collect()` (the same events; less code).
+            let mut events = Vec::new();
+            while events.len() < count {
+                let Some(event) = lines.next() else { return Err("truncated batch".into()) };
+                events.push(event.to_string());
             }
             let replay_session = match stream {
                 Stream::Analytics => None,

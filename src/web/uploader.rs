@@ -257,7 +257,7 @@ impl Uploader {
 
     /// The Web Lock of the page that wrote `key`.
     fn lock_name(&self, key: &str) -> String {
-        let rest = &key[self.inner.storage_prefix.len()..];
+        let rest = key.strip_prefix(self.inner.storage_prefix.as_str()).unwrap_or(key);
         let page = rest.strip_suffix(":replay").unwrap_or(rest);
         format!("{}{page}", self.inner.lock_prefix)
     }

@@ -557,7 +557,7 @@ fn write_adds(
         None => out.push_str("null"),
     }
     out.push_str(",\"node\":");
-    out.push_str(&json[node.json.clone()]);
+    out.push_str(crate::core::json::cut(json, node.json.start, node.json.end));
     out.push('}');
     for &child in node.children.iter().rev() {
         write_adds(dom, child, nodes, json, out, first);

@@ -183,7 +183,7 @@ pub fn truncate_utf16(s: &str, max_units: usize) -> &str {
     for (index, c) in s.char_indices() {
         units += c.len_utf16();
         if units > max_units {
-            return &s[..index];
+            return crate::core::json::cut(s, 0, index);
         }
     }
     s

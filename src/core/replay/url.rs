@@ -1,5 +1,10 @@
 //! Making recorded URLs absolute, so the player (whose iframe has no base URL of the
 //! page) loads images, fonts and stylesheets from the right place.
+//!
+//! Substrings are taken with `json::cut` at offsets of ASCII delimiters (or of
+//! `char_indices`), never with `&s[a..b]`: see `cut` for why.
+
+use crate::core::json::cut;
 
 /// `true` when `value` starts with a URL scheme (`https:`, `data:`, `blob:`, `mailto:`…).
 fn has_scheme(value: &str) -> bool {
@@ -67,11 +72,12 @@ pub fn resolve(base: &str, reference: &str) -> String {
         .position(|&b| b == b'/' || b == b'?' || b == b'#')
         .map(|i| i + after_scheme)
         .unwrap_or(base.len());
-    let scheme = &base[..scheme_end]; // without ':'
-    let origin = &base[..authority_end];
-    let rest = &base[authority_end..];
-    let without_fragment = &rest[..rest.find('#').unwrap_or(rest.len())];
-    let path = &without_fragment[..without_fragment.find('?').unwrap_or(without_fragment.len())];
+    // Every offset is at an ASCII delimiter: `cut` never falls off a boundary.
+    let scheme = cut(base, 0, scheme_end); // without ':'
+    let origin = cut(base, 0, authority_end);
+    let rest = cut(base, authority_end, base.len());
+    let without_fragment = cut(rest, 0, rest.find('#').unwrap_or(rest.len()));
+    let path = cut(without_fragment, 0, without_fragment.find('?').unwrap_or(without_fragment.len()));
     let path = if path.is_empty() { "/" } else { path };
 
     if let Some(stripped) = reference.strip_prefix("//") {
@@ -84,11 +90,11 @@ pub fn resolve(base: &str, reference: &str) -> String {
         return format!("{origin}{path}{reference}");
     }
     let split = reference.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(reference.len());
-    let (ref_path, tail) = reference.split_at(split);
+    let (ref_path, tail) = (cut(reference, 0, split), cut(reference, split, reference.len()));
     let merged = if ref_path.starts_with('/') {
         ref_path.to_string()
     } else {
-        let dir = &path[..path.rfind('/').map(|i| i + 1).unwrap_or(0)];
+        let dir = cut(path, 0, path.rfind('/').map(|i| i + 1).unwrap_or(0));
         format!("{dir}{ref_path}")
     };
     format!("{origin}{}{tail}", remove_dot_segments(&merged))
@@ -115,13 +121,13 @@ pub fn resolve_srcset(base: &str, srcset: &str) -> String {
         // The URL runs to the next whitespace; a trailing comma ends a candidate without
         // a descriptor (commas inside the URL, as in data: URIs, are kept).
         let url_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let mut url = &rest[..url_end];
+        let mut url = cut(rest, 0, url_end);
         let mut descriptor = "";
         let mut consumed = url_end;
         if url.ends_with(',') {
             url = url.trim_end_matches(',');
         } else {
-            let tail = &rest[url_end..];
+            let tail = cut(rest, url_end, rest.len());
             let mut depth = 0i32;
             let mut end = tail.len();
             for (i, c) in tail.char_indices() {
@@ -135,7 +141,7 @@ pub fn resolve_srcset(base: &str, srcset: &str) -> String {
                     _ => {}
                 }
             }
-            descriptor = tail[..end].trim();
+            descriptor = cut(tail, 0, end).trim();
             consumed = url_end + end;
         }
         if !out.is_empty() {
@@ -146,7 +152,7 @@ pub fn resolve_srcset(base: &str, srcset: &str) -> String {
             out.push(' ');
             out.push_str(descriptor);
         }
-        rest = &rest[consumed..];
+        rest = cut(rest, consumed, rest.len());
     }
     out
 }
@@ -158,18 +164,18 @@ pub fn absolutize_css(css: &str, base: &str) -> String {
     let mut rest = css;
     while let Some(start) = find_url_token(rest) {
         let open = start + 4; // after "url("
-        out.push_str(&rest[..open]);
-        let after = &rest[open..];
+        out.push_str(cut(rest, 0, open));
+        let after = cut(rest, open, rest.len());
         let quote = match after.as_bytes().first() {
             Some(b'"') => Some('"'),
             Some(b'\'') => Some('\''),
             _ => None,
         };
         let (inner_start, inner_end, close) = match quote {
-            Some(q) => match after[1..].find(q) {
+            Some(q) => match cut(after, 1, after.len()).find(q) {
                 Some(i) => {
                     let end = i + 1;
-                    match after[end + 1..].find(')') {
+                    match cut(after, end + 1, after.len()).find(')') {
                         Some(j) => (1, end, end + 1 + j),
                         None => return out + after,
                     }
@@ -181,18 +187,18 @@ pub fn absolutize_css(css: &str, base: &str) -> String {
                 None => return out + after,
             },
         };
-        let url = &after[inner_start..inner_end];
+        let url = cut(after, inner_start, inner_end);
         let resolved = if url.trim().is_empty() { url.to_string() } else { resolve(base, url) };
         if let Some(q) = quote {
             out.push(q);
             out.push_str(&resolved);
             out.push(q);
-            out.push_str(&after[inner_end + 1..close]);
+            out.push_str(cut(after, inner_end + 1, close));
         } else {
             out.push_str(&resolved);
         }
         out.push(')');
-        rest = &after[close + 1..];
+        rest = cut(after, close + 1, after.len());
     }
     out.push_str(rest);
     out
