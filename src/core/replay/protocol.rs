@@ -100,7 +100,11 @@ fn int(s: &str) -> Parsed<'_, i32> {
 fn utf16_prefix(s: &str, units: u32) -> Parsed<'_, &str> {
     let mut left = units as usize;
     let mut end = 0;
-    for c in s.chars() {
+    // Most text is ASCII, one unit per byte: checked a word at a time, not char by char.
+    if s.as_bytes().get(..left).is_some_and(<[u8]>::is_ascii) {
+        (end, left) = (left, 0);
+    }
+    for c in s.get(end..).unwrap_or_default().chars() {
         if left == 0 {
             break;
         }
@@ -273,6 +277,16 @@ mod tests {
         assert_eq!(records[4].clone().unwrap().node_type, DOCTYPE_NODE);
         let document = records[5].clone().unwrap();
         assert_eq!(document.children.unwrap().handles(), vec![12]);
+    }
+
+    #[test]
+    fn text_lengths_are_utf16_units_ascii_or_not() {
+        let s = "1\x003\x003\x005\0hello\x003\x004\x007\0h\u{e9}llo\u{1f600}\x003\x005\x004\0ab\0c\0";
+        let texts: Vec<_> = parse_chunk(s).unwrap().map(|r| r.unwrap().unwrap().text).collect();
+        assert_eq!(texts, ["hello", "h\u{e9}llo\u{1f600}", "ab\0c"]);
+        for bad in ["1\x003\x001\x009\0ab\0", "1\x003\x001\x002\0abc\0", "1\x003\x001\x002\0\u{e9}\0"] {
+            assert!(parse_chunk(bad).unwrap().next().unwrap().is_err(), "{bad:?} parsed");
+        }
     }
 
     #[test]
