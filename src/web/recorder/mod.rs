@@ -533,12 +533,11 @@ impl Shared {
             serializer.for_mutation = true;
             let mut dom = BatchDom::new(&mut serializer, &document);
             let records = dom.records(&progress.kept);
-            let moved: Vec<Handle> = progress
-                .walk
-                .moved_into()
-                .iter()
-                .map(|&h| dom.handle_of(progress.all.get(h).unchecked_into()))
-                .collect();
+            let moved_into = progress.walk.moved_into();
+            let mut moved: Vec<Handle> = Vec::with_capacity(moved_into.len());
+            for &h in moved_into {
+                moved.push(dom.handle_of(progress.all.get(h).unchecked_into()));
+            }
             let data = progress.walk.catch_up(&records, &moved, &mut dom);
             (data, serializer.iframes, serializer.shadow_roots)
         };

@@ -124,7 +124,13 @@ impl<'s, 'a> BatchDom<'s, 'a> {
             match record.type_().as_str() {
                 "childList" => {
                     let list = |dom: &mut Self, nodes: web_sys::NodeList| {
-                        (0..nodes.length()).filter_map(|i| nodes.item(i)).map(|n| dom.handle(n)).collect()
+                        let mut handles = Vec::with_capacity(nodes.length() as usize);
+                        for i in 0..nodes.length() {
+                            if let Some(n) = nodes.item(i) {
+                                handles.push(dom.handle(n));
+                            }
+                        }
+                        handles
                     };
                     let added = list(self, record.added_nodes());
                     let removed = list(self, record.removed_nodes());

@@ -217,9 +217,13 @@ impl Serializer<'_> {
         with_state: bool,
         scroll: Option<(i32, i32)>,
     ) -> RawElement {
+        let mut attributes = Vec::with_capacity(record.attributes.len());
+        for &(n, v) in &record.attributes {
+            attributes.push((n.to_string(), v.to_string()));
+        }
         let mut raw = RawElement {
             tag: record.local_name.to_ascii_lowercase(),
-            attributes: record.attributes.iter().map(|&(n, v)| (n.to_string(), v.to_string())).collect(),
+            attributes,
             is_svg: record.is_svg,
             is_shadow_host: record.is_shadow_host,
             ..Default::default()
