@@ -46,7 +46,23 @@ pub fn input_type_of(input: &Element) -> (String, bool) {
 /// `[class~="name"]`: a selector matching the class whatever characters it has; one
 /// that matches nothing when `class` is empty.
 pub fn class_selector(class: &str) -> String {
-    format!("[class~=\"{}\"]", class.replace('\\', "\\\\").replace('"', "\\\""))
+    quoted_selector("[class~=\"", class)
+}
+
+/// `start`, then `value` as the body of a double-quoted CSS string (`\` and `"`
+/// backslash-escaped), then `"]`: the attribute selectors of the class rules and of a radio
+/// group. One loop instead of `format!` over two `str::replace` calls (less code).
+pub fn quoted_selector(start: &str, value: &str) -> String {
+    let mut out = String::with_capacity(start.len() + value.len() + 2);
+    out.push_str(start);
+    for c in value.chars() {
+        if c == '\\' || c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push_str("\"]");
+    out
 }
 
 /// The class selector, plus `extra` when set.

@@ -12,7 +12,7 @@ use super::{Shared, State};
 use crate::core::replay::event::{self, MouseInteraction};
 use crate::core::replay::privacy::{recorded_value, value_needs_mask};
 use crate::web::listener::Listener;
-use crate::web::privacy::input_type_of;
+use crate::web::privacy::{input_type_of, quoted_selector};
 use crate::web::util::now_ms;
 
 type Handler = fn(&Shared, &mut State, &Event);
@@ -244,8 +244,7 @@ fn on_input(shared: &Shared, state: &mut State, event: &Event) {
         return;
     }
     let Some(document) = node.owner_document() else { return };
-    let selector =
-        format!("input[type=\"radio\"][name=\"{}\"]", name.replace('\\', "\\\\").replace('"', "\\\""));
+    let selector = quoted_selector("input[type=\"radio\"][name=\"", &name);
     let Ok(group) = document.query_selector_all(&selector) else { return };
     for i in 0..group.length() {
         let Some(other) = group.item(i) else { continue };
