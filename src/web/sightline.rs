@@ -171,7 +171,9 @@ impl Sightline {
             let on_resume = uploader.clone();
             let doc = document.clone();
             listeners.push(Listener::new(&document, "visibilitychange", false, move |_| {
-                if doc.visibility_state() == web_sys::VisibilityState::Hidden {
+                // `hidden` is true exactly when `visibilityState` is "hidden" (HTML spec),
+                // without web-sys's string-to-enum conversion and its panic path.
+                if doc.hidden() {
                     unload();
                 } else {
                     on_resume.resumed();
