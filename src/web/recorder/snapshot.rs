@@ -84,17 +84,15 @@ impl Reader<'_, '_> {
         let s = &mut *self.serializer;
         let fresh = s.mirror.peek_next();
         let text = sl_read_children(&s.all, parent, shadow, from, count as u32, s.ids.key(), fresh);
-        let mut seen = 0;
-        if let Ok(chunk) = parse_chunk(&text) {
+        let mut chunk = parse_chunk(&text).ok();
+        if let Some(chunk) = &chunk {
             self.serializer.mirror.reserve_until(chunk.next_fresh);
-            for (i, record) in chunk.enumerate().take(count) {
-                // A malformed record (a reader bug) leaves the node out, nothing else.
-                each(self, from + i as u32, record.ok().flatten());
-                seen += 1;
-            }
         }
-        for i in seen..count {
-            each(self, from + i as u32, None);
+        // One call per node asked for: a malformed record (a reader bug) or a missing one
+        // leaves that node out, nothing else. (A loop, not `enumerate().take()`: smaller.)
+        for i in 0..count {
+            let record = chunk.as_mut().and_then(Iterator::next).and_then(|r| r.ok().flatten());
+            each(self, from + i as u32, record);
         }
     }
 
