@@ -112,14 +112,25 @@ const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 async function launchWebKit() {
   const port = await freePort();
   // Its own process group, so that close() ends xvfb-run, Xvfb, the driver and MiniBrowser.
-  const proc = spawn("xvfb-run", ["-a", "/usr/bin/WebKitWebDriver", `--port=${port}`],
+  // Xvfb with -noreset: by default it resets when its last client disconnects, and a reset
+  // drops a client that connected meanwhile but was not yet accepted. Every page is a new
+  // MiniBrowser (one WebDriver session each), started as the previous one exits, and
+  // MiniBrowser opens a short-lived X connection before its real one: when the old browser's
+  // connection and that short one are gone, the reset drops the real one ("cannot open
+  // display"), and WebKitWebDriver then waits for the browser forever (about 1 new session in
+  // 80; with -noreset, none in 600). The screen is xvfb-run's default.
+  const proc = spawn("xvfb-run", ["-a", "-s", "-screen 0 1280x1024x24 -noreset", "/usr/bin/WebKitWebDriver", `--port=${port}`],
     { detached: true, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr.on("data", (c) => { stderr = (stderr + c).slice(-4000); });
   const base = `http://127.0.0.1:${port}`;
-  const call = async (method, path, body) => {
+  const call = async (method, path, body, { timeoutMs } = {}) => {
     const res = await fetch(base + path, { method, headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body) });
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined }).catch((e) => {
+      throw new Error(`WebKitWebDriver ${method} ${path}: ${e.name === "TimeoutError" ? `no answer in ${timeoutMs} ms` : e}; `
+        + `driver stderr: ${stderr.slice(-1000)}`);
+    });
     const json = await res.json();
     if (!res.ok || (json.value && json.value.error)) {
       throw new Error(`WebKitWebDriver ${method} ${path}: ${JSON.stringify(json.value)}`);
@@ -146,7 +157,9 @@ async function launchWebKit() {
     get version() { return version; },
     async newPage() {
       if (current) await current.close();
-      const session = await call("POST", "/session", { capabilities: { alwaysMatch: {} } });
+      // A MiniBrowser that could not start leaves the request unanswered: fail with the
+      // driver's stderr (it says why) instead of hanging until the test times out.
+      const session = await call("POST", "/session", { capabilities: { alwaysMatch: {} } }, { timeoutMs: 30000 });
       const id = session.sessionId;
       version = `${session.capabilities.browserName} (WebKitGTK ${session.capabilities.browserVersion})`;
       await call("POST", `/session/${id}/timeouts`, { script: 90000, pageLoad: 30000 });

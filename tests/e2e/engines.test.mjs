@@ -208,8 +208,19 @@ for (const name of runs) {
       await startSdk(page, { prelude, options: "{ analytics: { flushIntervalMs: 60000 } }" });
       await waitFor(() => page.evaluate(() => window.sessionResolved >= 1), { message: "session resolved" });
       await page.evaluate(() => window.sl.flush());
-      await collector.fault({ path_prefix: "/api/v1/analytics", count: 1, latency_ms: 4000 });
+      const from = proxy.requests.length;
+      // The burst forms 3 batches of 50 (maxEventsPerBatch) and the SDK sends them at once
+      // (up to 4 analytics requests in flight): every one of them is held, so that none is
+      // acknowledged before the page is left. They are answered 503 after 15 s (longer than
+      // the page lives) without running the route, so that they store nothing themselves:
+      // only keepalive or the next page can deliver these events.
+      await collector.fault({ path_prefix: "/api/v1/analytics", count: 3, status: 503, latency_ms: 15000 });
       await burst(page, run, 150, 200);
+      await waitFor(async () => (await collector.stats()).faults.pending.length === 0,
+        { message: "the burst's 3 requests held by the collector" });
+      const held = bodiesSince(from, ANALYTICS).map((r) => JSON.parse(r.text));
+      assert.deepEqual([held.length, held.reduce((n, b) => n + b.events.length, 0)], [3, 150],
+        "the held requests are the burst's 3 batches");
       assert.ok((await page.evaluate(() => window.sl.stats().queuedEvents)) >= 150, "pending at unload");
       await page.goto(blank(proxy.url)); // pagehide
       await startSdk(page, { prelude: nextPrelude });
