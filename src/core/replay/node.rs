@@ -249,34 +249,21 @@ pub fn recorded_attribute(
     base_url: &str,
     masks_value: bool,
 ) -> Option<String> {
-    recorded_attribute_owned(tag, name, value.to_string(), base_url, masks_value)
-}
-
-/// [`recorded_attribute`] of a value the caller owns: most values are recorded as they
-/// are, and are then moved, not copied.
-fn recorded_attribute_owned(
-    tag: &str,
-    name: &str,
-    value: String,
-    base_url: &str,
-    masks_value: bool,
-) -> Option<String> {
     Some(match name {
         "src" if tag == "iframe" => return None,
-        "src" => resolve(base_url, &value),
-        "href" | "xlink:href" => resolve_href(base_url, &value),
-        "background" if matches!(tag, "table" | "td" | "th" | "body") => resolve(base_url, &value),
-        "srcset" => resolve_srcset(base_url, &value),
-        "style" => absolutize_css(&value, base_url),
-        "data" if tag == "object" => resolve(base_url, &value),
-        "value" if masks_value => recorded_value(&value, true),
-        _ => value,
+        "src" => resolve(base_url, value),
+        "href" | "xlink:href" => resolve_href(base_url, value),
+        "background" if matches!(tag, "table" | "td" | "th" | "body") => resolve(base_url, value),
+        "srcset" => resolve_srcset(base_url, value),
+        "style" => absolutize_css(value, base_url),
+        "data" if tag == "object" => resolve(base_url, value),
+        "value" if masks_value => recorded_value(value, true),
+        _ => value.to_string(),
     })
 }
 
-/// The recorded form of an element (rrweb-snapshot's `serializeElementNode`); its
-/// attributes and tag are moved into it.
-pub fn element_kind(mut raw: RawElement, base_url: &str, mask_all_inputs: bool) -> NodeKind {
+/// The recorded form of an element (rrweb-snapshot's `serializeElementNode`).
+pub fn element_kind(raw: &RawElement, base_url: &str, mask_all_inputs: bool) -> NodeKind {
     let mut attributes: Vec<(String, AttrValue)> = Vec::with_capacity(raw.attributes.len() + 2);
     if let Some((width, height)) = raw.blocked_size {
         if let Some(class) = raw.attribute("class") {
@@ -291,7 +278,7 @@ pub fn element_kind(mut raw: RawElement, base_url: &str, mask_all_inputs: bool) 
         attributes.push(("rr_width".into(), px(width)));
         attributes.push(("rr_height".into(), px(height)));
         return NodeKind::Element {
-            tag_name: raw.tag,
+            tag_name: raw.tag.clone(),
             attributes,
             is_svg: raw.is_svg,
             is_shadow_host: false,
@@ -308,7 +295,7 @@ pub fn element_kind(mut raw: RawElement, base_url: &str, mask_all_inputs: bool) 
     let markup_value_type = is_markup_value_type(&input_type) && input_type != "file";
     let state_value = form_field && !markup_value_type && input_type != "file";
     let (option, iframe) = (raw.tag == "option", raw.tag == "iframe");
-    for (name, value) in std::mem::take(&mut raw.attributes) {
+    for (name, value) in &raw.attributes {
         if stylesheet_link && (name == "rel" || name == "href") {
             continue;
         }
@@ -328,11 +315,11 @@ pub fn element_kind(mut raw: RawElement, base_url: &str, mask_all_inputs: bool) 
             continue;
         }
         if iframe && name == "src" && !raw.iframe_readable {
-            attributes.push(("rr_src".into(), AttrValue::Str(resolve(base_url, &value))));
+            attributes.push(("rr_src".into(), AttrValue::Str(resolve(base_url, value))));
             continue;
         }
-        if let Some(v) = recorded_attribute_owned(&raw.tag, &name, value, base_url, masks_value) {
-            attributes.push((name, AttrValue::Str(v)));
+        if let Some(v) = recorded_attribute(&raw.tag, name, value, base_url, masks_value) {
+            attributes.push((name.clone(), AttrValue::Str(v)));
         }
     }
     if let Some(css) = &raw.css_text {
@@ -354,7 +341,7 @@ pub fn element_kind(mut raw: RawElement, base_url: &str, mask_all_inputs: bool) 
         attributes.push(("rr_scrollTop".into(), AttrValue::Num(raw.scroll_top)));
     }
     NodeKind::Element {
-        tag_name: raw.tag,
+        tag_name: raw.tag.clone(),
         attributes,
         is_svg: raw.is_svg,
         is_shadow_host: raw.is_shadow_host,
@@ -479,31 +466,31 @@ mod tests {
         for raw_type in ["numeric", "creditcard", "datetime", "TEXT"] {
             let mut field = raw("input", &[("type", raw_type), ("value", "4111 1111")]);
             field.value = Some("4111 1111 1111".into());
-            let recorded = attrs(&element_kind(field.clone(), "http://x/", true)).to_string();
+            let recorded = attrs(&element_kind(&field, "http://x/", true)).to_string();
             assert!(!recorded.contains("4111"), "type={raw_type}: {recorded}");
         }
         // The browser's `.type` wins over the attribute when the shell read it.
         let mut field = raw("input", &[("type", "checkbox"), ("value", "on")]);
         field.effective_type = Some("text".into());
         field.value = Some("secret".into());
-        assert!(!attrs(&element_kind(field.clone(), "http://x/", true)).to_string().contains("secret"));
+        assert!(!attrs(&element_kind(&field, "http://x/", true)).to_string().contains("secret"));
     }
 
     #[test]
     fn form_values_inside_masked_regions_are_masked_even_without_mask_all_inputs() {
         let mut field = raw("input", &[("type", "text")]);
         field.value = Some("planted".into());
-        assert_eq!(attrs(&element_kind(field.clone(), "http://x/", false))["value"], "planted");
+        assert_eq!(attrs(&element_kind(&field, "http://x/", false))["value"], "planted");
         field.in_masked_region = true;
-        assert_eq!(attrs(&element_kind(field.clone(), "http://x/", false))["value"], "*******");
+        assert_eq!(attrs(&element_kind(&field, "http://x/", false))["value"], "*******");
     }
 
     #[test]
     fn srcdoc_is_not_recorded_inside_masked_regions() {
         let mut frame = raw("iframe", &[("srcdoc", "<p>private words</p>")]);
-        assert_eq!(attrs(&element_kind(frame.clone(), BASE, true))["srcdoc"], "<p>private words</p>");
+        assert_eq!(attrs(&element_kind(&frame, BASE, true))["srcdoc"], "<p>private words</p>");
         frame.in_masked_region = true;
-        assert!(attrs(&element_kind(frame.clone(), BASE, true)).get("srcdoc").is_none());
+        assert!(attrs(&element_kind(&frame, BASE, true)).get("srcdoc").is_none());
     }
 
     #[test]
@@ -530,29 +517,29 @@ mod tests {
     fn makes_urls_absolute_except_fragments() {
         let el = raw("img", &[("src", "x.png"), ("srcset", "x.png 1x, /y.png 2x"), ("alt", "x.png")]);
         assert_eq!(
-            attrs(&element_kind(el.clone(), BASE, true)),
+            attrs(&element_kind(&el, BASE, true)),
             serde_json::json!({"src": "https://site.test/a/x.png", "srcset": "https://site.test/a/x.png 1x, https://site.test/y.png 2x", "alt": "x.png"})
         );
         let a = raw("a", &[("href", "#top")]);
-        assert_eq!(attrs(&element_kind(a.clone(), BASE, true)), serde_json::json!({"href": "#top"}));
+        assert_eq!(attrs(&element_kind(&a, BASE, true)), serde_json::json!({"href": "#top"}));
         let a = raw("a", &[("href", "../b.html")]);
         assert_eq!(
-            attrs(&element_kind(a.clone(), BASE, true)),
+            attrs(&element_kind(&a, BASE, true)),
             serde_json::json!({"href": "https://site.test/b.html"})
         );
         let div = raw("div", &[("style", "background: url('bg.png')")]);
         assert_eq!(
-            attrs(&element_kind(div.clone(), BASE, true)),
+            attrs(&element_kind(&div, BASE, true)),
             serde_json::json!({"style": "background: url('https://site.test/a/bg.png')"})
         );
         let object = raw("object", &[("data", "movie.swf")]);
         assert_eq!(
-            attrs(&element_kind(object.clone(), BASE, true)),
+            attrs(&element_kind(&object, BASE, true)),
             serde_json::json!({"data": "https://site.test/a/movie.swf"})
         );
         let td = raw("td", &[("background", "t.gif")]);
         assert_eq!(
-            attrs(&element_kind(td.clone(), BASE, true)),
+            attrs(&element_kind(&td, BASE, true)),
             serde_json::json!({"background": "https://site.test/a/t.gif"})
         );
     }
@@ -561,11 +548,11 @@ mod tests {
     fn password_values_are_masked_in_every_attribute() {
         let mut pw = raw("input", &[("type", "password"), ("value", "initial-secret")]);
         pw.value = Some("typed-secret".into());
-        let recorded = attrs(&element_kind(pw.clone(), BASE, false));
+        let recorded = attrs(&element_kind(&pw, BASE, false));
         assert_eq!(recorded, serde_json::json!({"type": "password", "value": "************"}));
         // Cleared by the user: the markup's value attribute must not leak either.
         pw.value = Some(String::new());
-        let recorded = attrs(&element_kind(pw.clone(), BASE, false));
+        let recorded = attrs(&element_kind(&pw, BASE, false));
         assert_eq!(recorded, serde_json::json!({"type": "password"}));
         assert_eq!(recorded_attribute("input", "value", "secret", BASE, true).as_deref(), Some("******"));
     }
@@ -575,36 +562,36 @@ mod tests {
         let mut text = raw("input", &[("type", "text")]);
         text.value = Some("hello".into());
         assert_eq!(
-            attrs(&element_kind(text.clone(), BASE, false)),
+            attrs(&element_kind(&text, BASE, false)),
             serde_json::json!({"type": "text", "value": "hello"})
         );
         assert_eq!(
-            attrs(&element_kind(text.clone(), BASE, true)),
+            attrs(&element_kind(&text, BASE, true)),
             serde_json::json!({"type": "text", "value": "*****"})
         );
         let mut checkbox = raw("input", &[("type", "checkbox"), ("value", "on")]);
         checkbox.value = Some("on".into());
         checkbox.checked = true;
         assert_eq!(
-            attrs(&element_kind(checkbox.clone(), BASE, true)),
+            attrs(&element_kind(&checkbox, BASE, true)),
             serde_json::json!({"type": "checkbox", "value": "on", "checked": true})
         );
         let mut submit = raw("input", &[("type", "submit"), ("value", "Send")]);
         submit.value = Some("Send".into());
         assert_eq!(
-            attrs(&element_kind(submit.clone(), BASE, true)),
+            attrs(&element_kind(&submit, BASE, true)),
             serde_json::json!({"type": "submit", "value": "Send"})
         );
         let mut file = raw("input", &[("type", "file")]);
         file.value = Some("C:\\fakepath\\cv.pdf".into());
-        assert_eq!(attrs(&element_kind(file.clone(), BASE, false)), serde_json::json!({"type": "file"}));
+        assert_eq!(attrs(&element_kind(&file, BASE, false)), serde_json::json!({"type": "file"}));
         let mut option = raw("option", &[("selected", "")]);
         option.selected = false;
-        assert_eq!(attrs(&element_kind(option.clone(), BASE, false)), serde_json::json!({}));
+        assert_eq!(attrs(&element_kind(&option, BASE, false)), serde_json::json!({}));
         option.selected = true;
-        assert_eq!(attrs(&element_kind(option.clone(), BASE, false)), serde_json::json!({"selected": true}));
+        assert_eq!(attrs(&element_kind(&option, BASE, false)), serde_json::json!({"selected": true}));
         option.in_masked_select = true;
-        assert_eq!(attrs(&element_kind(option.clone(), BASE, true)), serde_json::json!({}));
+        assert_eq!(attrs(&element_kind(&option, BASE, true)), serde_json::json!({}));
     }
 
     #[test]
@@ -612,7 +599,7 @@ mod tests {
         let mut el = raw("div", &[("class", "rr-block x"), ("id", "secret"), ("title", "t")]);
         el.blocked_size = Some((100.0, 20.5));
         assert_eq!(
-            attrs(&element_kind(el.clone(), BASE, true)),
+            attrs(&element_kind(&el, BASE, true)),
             serde_json::json!({"class": "rr-block x", "rr_width": "100px", "rr_height": "20.5px"})
         );
     }
@@ -622,12 +609,12 @@ mod tests {
         let mut link = raw("link", &[("rel", "stylesheet"), ("href", "s.css"), ("media", "all")]);
         link.css_text = Some("a { background: url(\"i.png\"); }".into());
         assert_eq!(
-            attrs(&element_kind(link.clone(), BASE, true)),
+            attrs(&element_kind(&link, BASE, true)),
             serde_json::json!({"media": "all", "_cssText": "a { background: url(\"https://site.test/a/i.png\"); }"})
         );
         let unreadable = raw("link", &[("rel", "stylesheet"), ("href", "//cdn.test/s.css")]);
         assert_eq!(
-            attrs(&element_kind(unreadable.clone(), BASE, true)),
+            attrs(&element_kind(&unreadable, BASE, true)),
             serde_json::json!({"rel": "stylesheet", "href": "https://cdn.test/s.css"})
         );
         assert_eq!(text_content("a{}", TextParent::StyleWithCssText, false, BASE), "");
@@ -639,17 +626,17 @@ mod tests {
     fn iframes_drop_src_and_scroll_offsets_are_numbers() {
         let mut frame = raw("iframe", &[("src", "inner.html"), ("id", "f")]);
         frame.iframe_readable = true;
-        assert_eq!(attrs(&element_kind(frame.clone(), BASE, true)), serde_json::json!({"id": "f"}));
+        assert_eq!(attrs(&element_kind(&frame, BASE, true)), serde_json::json!({"id": "f"}));
         frame.iframe_readable = false;
         assert_eq!(
-            attrs(&element_kind(frame.clone(), BASE, true)),
+            attrs(&element_kind(&frame, BASE, true)),
             serde_json::json!({"rr_src": "https://site.test/a/inner.html", "id": "f"})
         );
         let mut scrolled = raw("div", &[]);
         scrolled.scroll_left = 3.0;
         scrolled.scroll_top = 40.0;
         assert_eq!(
-            attrs(&element_kind(scrolled.clone(), BASE, true)),
+            attrs(&element_kind(&scrolled, BASE, true)),
             serde_json::json!({"rr_scrollLeft": 3, "rr_scrollTop": 40})
         );
     }

@@ -355,7 +355,7 @@ impl Serializer<'_> {
                         self.shadow_roots.push(root);
                     }
                 }
-                element_kind(raw, base_url, self.config.mask_all_inputs)
+                element_kind(&raw, base_url, self.config.mask_all_inputs)
             }
             TEXT_NODE => NodeKind::Text {
                 text: text_content(record.text, context.text_parent, context.masked_text, base_url),

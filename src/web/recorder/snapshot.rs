@@ -39,16 +39,7 @@ impl Reader<'_, '_> {
         base_url: &Rc<str>,
     ) -> ReadNode<Inherited> {
         let built = self.serializer.build(index, record, context, base_url);
-        // Room for the node's JSON as read (a URL made absolute may still grow it): no
-        // string grown step by step per node.
-        let mut size = 64 + record.text.len();
-        if let Some(element) = &record.element {
-            size += element.local_name.len();
-            for (name, value) in &element.attributes {
-                size += name.len() + value.len() + 6;
-            }
-        }
-        let mut json = String::with_capacity(size);
+        let mut json = String::new();
         built.node.write_open(&mut json);
         let children = match (built.child_context, record.children) {
             (Some(context), Some(range)) => {
