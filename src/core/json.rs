@@ -129,6 +129,17 @@ mod tests {
         let back: String = serde_json::from_str(&literal).unwrap();
         assert_eq!(back, tricky);
         assert_eq!(str_literal("plain"), "\"plain\"");
+        assert_eq!(str_literal("\u{1f}\u{2029}x\u{2028}"), r#""\u001f\u2029x\u2028""#);
+        // Every char up to U+3000 (and a few beyond) round-trips, alone and between others.
+        for code in (0..0x3000).chain([0xfffd, 0x1f600]) {
+            let Some(c) = char::from_u32(code) else { continue };
+            let text = format!("a{c}é{c}");
+            let escaped = str_literal(&text);
+            let back: String = serde_json::from_str(&escaped).unwrap();
+            assert_eq!(back, text, "U+{code:04X}");
+            assert!(!escaped.contains('\u{2028}') && !escaped.contains('\u{2029}'));
+            assert!(escaped.chars().all(|c| c as u32 >= 0x20), "U+{code:04X} left a control char");
+        }
     }
 
     #[test]

@@ -100,11 +100,7 @@ fn int(s: &str) -> Parsed<'_, i32> {
 fn utf16_prefix(s: &str, units: u32) -> Parsed<'_, &str> {
     let mut left = units as usize;
     let mut end = 0;
-    // Most text is ASCII, one unit per byte: checked a word at a time, not char by char.
-    if s.as_bytes().get(..left).is_some_and(<[u8]>::is_ascii) {
-        (end, left) = (left, 0);
-    }
-    for c in s.get(end..).unwrap_or_default().chars() {
+    for c in s.chars() {
         if left == 0 {
             break;
         }
