@@ -90,13 +90,13 @@ fn incremental(events: &Events, source: u64) -> Vec<Value> {
         .collect()
 }
 
-/// The fixture's part of the last snapshot plus every incremental event (the rest of
-/// the page is the test runner's, whose log may quote anything).
 /// The rrweb type of every event so far, in order.
 fn event_types(events: &Events) -> Vec<u64> {
     events.borrow().iter().map(|e| e["type"].as_u64().unwrap()).collect()
 }
 
+/// The fixture's part of the last snapshot plus every incremental event (the rest of
+/// the page is the test runner's, whose log may quote anything).
 fn all_json(events: &Events) -> String {
     let snapshot = snapshot_of(events);
     let mut out = by_id(&snapshot, "fixture").to_string();
