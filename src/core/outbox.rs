@@ -29,7 +29,7 @@
 use crate::core::backoff::Backoff;
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
 use crate::core::ids::uuid_v4;
-use crate::core::json::{parse_u64, push_u64, u64_string};
+use crate::core::json::{parse_u64, push_u64};
 
 /// An rrweb Meta event (`{"type":4,…}`, as the recorder writes it): a full snapshot
 /// follows it.
@@ -57,11 +57,11 @@ pub enum Verdict {
         stream: Stream,
         events: usize,
     },
-    /// Dropped for good; `reason` is what `console.warn` says.
+    /// Dropped for good (the shell words the warning).
     Dropped {
         stream: Stream,
         events: usize,
-        reason: String,
+        reason: DropReason,
     },
     /// Cut in halves that are sent as new batches.
     Split,
@@ -71,6 +71,28 @@ pub enum Verdict {
     },
     /// The batch is no longer in the outbox (cleared meanwhile).
     Unknown,
+}
+
+/// Why a batch was dropped for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The server answered 400 or 422 (`status`): it refuses the batch every time.
+    Rejected { status: u16 },
+    /// A batch of a single event was still too large for the server (413, or over the
+    /// limit after gzip): it cannot be split further.
+    EventTooLarge,
+}
+
+/// Why `adopt` refused a persisted queue. Nothing of it is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdoptError {
+    /// The text does not start with the outbox's first line.
+    NotAnOutbox,
+    /// Line `line` (1-based) is not a batch header of eight tab-separated fields, or one
+    /// of its fields (the stream, the event count, the start time) cannot be read.
+    BadHeader { line: usize },
+    /// The text ends before the last batch's events do.
+    Truncated,
 }
 
 /// What `capture` did with an event.
@@ -549,18 +571,10 @@ impl Outbox {
                 batch.unauthorized_for = Some(session);
                 Verdict::Retry { at_ms }
             }
-            (_, Some(400 | 422)) => {
+            (_, Some(status @ (400 | 422))) => {
                 self.queue.remove(index);
                 self.count_dropped(stream, events);
-                Verdict::Dropped {
-                    stream,
-                    events,
-                    reason: format!(
-                        "the server rejected a {} batch as invalid ({})",
-                        stream.tag(),
-                        u64_string(code.unwrap().into())
-                    ),
-                }
+                Verdict::Dropped { stream, events, reason: DropReason::Rejected { status } }
             }
             (Outcome::TooLargeAsSent, _) | (_, Some(413)) => self.split_too_large(index),
             _ => {
@@ -615,11 +629,7 @@ impl Outbox {
         let mut events = batch.content.events;
         if events.len() <= 1 {
             self.count_dropped(stream, events.len());
-            return Verdict::Dropped {
-                stream,
-                events: events.len(),
-                reason: format!("a single {} event is larger than the server accepts", stream.tag()),
-            };
+            return Verdict::Dropped { stream, events: events.len(), reason: DropReason::EventTooLarge };
         }
         let second = events.split_off(events.len() / 2);
         // The halves take the batch's place in the queue: a recording's events must
@@ -861,13 +871,17 @@ fn write_persisted<'a>(batches: impl Iterator<Item = &'a QueuedBatch>) -> Option
 impl Outbox {
     /// Takes over batches persisted by an earlier page; they keep their ids and are due
     /// now. Returns how many batches were adopted.
-    pub fn adopt(&mut self, persisted: &str) -> Result<usize, String> {
+    pub fn adopt(&mut self, persisted: &str) -> Result<usize, AdoptError> {
         let mut lines = persisted.lines();
         if lines.next() != Some(PERSIST_MAGIC) {
-            return Err("not a sightline outbox".into());
+            return Err(AdoptError::NotAnOutbox);
         }
         let mut adopted = Vec::new();
+        // The 1-based number of the line `lines` gave last.
+        let mut line = 1;
         while let Some(header) = lines.next() {
+            line += 1;
+            let bad_header = AdoptError::BadHeader { line };
             // Exactly eight tab-separated fields, read without collecting them (no `Vec`).
             let mut fields = [""; 8];
             let mut n = 0;
@@ -880,24 +894,25 @@ impl Outbox {
                 n += 1;
             }
             if n != fields.len() {
-                return Err(format!("bad batch header \"{header}\""));
+                return Err(bad_header);
             }
             let [b, stream, batch_id, segment_id, session_id, started, maybe, count] = fields;
-            let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or("bad stream")?;
-            let count = parse_u64(count).and_then(|n| usize::try_from(n).ok()).ok_or("bad event count")?;
-            // A loop, not `take(count).map(..).collect()` (the same events; less code).
-            let mut events = Vec::new();
-            while events.len() < count {
-                let Some(event) = lines.next() else { return Err("truncated batch".into()) };
-                events.push(event.to_string());
-            }
+            let stream = Stream::from_tag(stream).filter(|_| b == "B").ok_or(bad_header)?;
+            let count = parse_u64(count).and_then(|n| usize::try_from(n).ok()).ok_or(bad_header)?;
             let replay_session = match stream {
                 Stream::Analytics => None,
                 Stream::Replay => Some(ReplaySession {
                     browser_session_id: session_id.to_string(),
-                    started_at_ms: parse_u64(started).ok_or("bad started_at_ms")?,
+                    started_at_ms: parse_u64(started).ok_or(bad_header)?,
                 }),
             };
+            // A loop, not `take(count).map(..).collect()` (the same events; less code).
+            let mut events = Vec::new();
+            while events.len() < count {
+                let Some(event) = lines.next() else { return Err(AdoptError::Truncated) };
+                line += 1;
+                events.push(event.to_string());
+            }
             if self.queue.iter().any(|q| q.content.batch_id == batch_id) {
                 continue;
             }

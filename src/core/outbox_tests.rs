@@ -165,7 +165,14 @@ fn status_400_drops_and_counts_the_batch() {
     outbox.seal_buffers();
     let sends = outbox.take_due(0);
     let first = server.answer(&sends[0].body);
-    assert!(matches!(outbox.complete(&sends[0].batch_id, first, 0), Verdict::Dropped { events: 5, .. }));
+    assert_eq!(
+        outbox.complete(&sends[0].batch_id, first, 0),
+        Verdict::Dropped {
+            stream: Stream::Analytics,
+            events: 5,
+            reason: DropReason::Rejected { status: 400 }
+        }
+    );
     let second = server.answer(&sends[1].body);
     outbox.complete(&sends[1].batch_id, second, 0);
     assert_eq!(
@@ -204,7 +211,10 @@ fn status_413_splits_in_halves_and_drops_a_single_oversized_event() {
     let mut single = outbox_with_one_event();
     let send = single.take_due(0).pop().unwrap();
     let verdict = single.complete(&send.batch_id, status(413), 0);
-    assert!(matches!(verdict, Verdict::Dropped { events: 1, .. }));
+    assert_eq!(
+        verdict,
+        Verdict::Dropped { stream: Stream::Analytics, events: 1, reason: DropReason::EventTooLarge }
+    );
     assert_eq!(single.stats().dropped_events, 1);
 }
 
@@ -372,13 +382,27 @@ fn persisted_batches_keep_their_ids_and_events_on_the_next_page() {
 #[test]
 fn adopting_garbage_is_an_error_and_adopting_twice_is_harmless() {
     let mut outbox = new_outbox(5);
-    assert!(outbox.adopt("hello").is_err());
-    assert!(outbox.adopt("sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t3\n{}\n").is_err());
-    // A header of seven or nine fields is refused, naming the header.
+    assert_eq!(outbox.adopt("hello"), Err(AdoptError::NotAnOutbox));
+    assert_eq!(
+        outbox.adopt("sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t3\n{}\n"),
+        Err(AdoptError::Truncated)
+    );
+    // A header of seven or nine fields is refused, naming its line.
     let seven = "sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t1\n{}\n";
-    assert_eq!(outbox.adopt(seven), Err("bad batch header \"B\tanalytics\tid\tseg\t-\t-\t1\"".to_string()));
+    assert_eq!(outbox.adopt(seven), Err(AdoptError::BadHeader { line: 2 }));
     let nine = "sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t1\tx\n{}\n";
-    assert!(outbox.adopt(nine).unwrap_err().starts_with("bad batch header"));
+    assert_eq!(outbox.adopt(nine), Err(AdoptError::BadHeader { line: 2 }));
+    // So is a header whose fields cannot be read, counting the events before it.
+    let good = "B\tanalytics\tid1\tseg\t-\t-\t0\t2\n{}\n{}\n";
+    for bad in [
+        "B\tvideo\tid2\tseg\t-\t-\t0\t1",
+        "X\tanalytics\tid2\tseg\t-\t-\t0\t1",
+        "B\tanalytics\tid2\tseg\t-\t-\t0\tmany",
+        "B\treplay\tid2\tseg\tsession\tyesterday\t0\t1",
+    ] {
+        let text = format!("sightline-unsent v1\n{good}{bad}\n{{}}\n");
+        assert_eq!(outbox.adopt(&text), Err(AdoptError::BadHeader { line: 5 }), "{bad}");
+    }
     assert_eq!(outbox.stats().queued_events, 0);
     let text = "sightline-unsent v1\nB\tanalytics\tid\tseg\t-\t-\t0\t1\n{}\n";
     assert_eq!(outbox.adopt(text), Ok(1));

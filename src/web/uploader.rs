@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::batch::{ReplaySession, Stream};
-use crate::core::outbox::{Captured, Outbox, Outcome, Send, Stats, Verdict, Warning};
+use crate::core::outbox::{AdoptError, Captured, DropReason, Outbox, Outcome, Send, Stats, Verdict, Warning};
 use crate::web::poison;
 use crate::web::session::{AnalyticsSession, SessionSource};
 use crate::web::storage;
@@ -276,7 +276,14 @@ impl Uploader {
             let result = self.inner.outbox.borrow_mut().adopt(&text);
             match result {
                 Ok(n) => adopted += n,
-                Err(e) => warn(&format!("ignored an unreadable persisted queue ({e})")),
+                Err(e) => {
+                    let why = match e {
+                        AdoptError::NotAnOutbox => "not a sightline outbox".to_string(),
+                        AdoptError::BadHeader { line } => format!("bad batch header on line {line}"),
+                        AdoptError::Truncated => "a batch is cut short".to_string(),
+                    };
+                    warn(&format!("ignored an unreadable persisted queue ({why})"));
+                }
             }
         }
         self.report_warnings();
@@ -407,8 +414,17 @@ impl Uploader {
         if !matches!(verdict, Verdict::Retry { .. }) {
             self.inner.payloads.borrow_mut().retain(|p| p.0 != batch_id);
         }
-        if let Verdict::Dropped { reason, events, .. } = verdict {
-            warn(&format!("dropped {events} event(s): {reason}"));
+        if let Verdict::Dropped { stream, events, reason } = verdict {
+            let stream = stream.tag();
+            let why = match reason {
+                DropReason::Rejected { status } => {
+                    format!("the server rejected a {stream} batch as invalid ({status})")
+                }
+                DropReason::EventTooLarge => {
+                    format!("a single {stream} event is larger than the server accepts")
+                }
+            };
+            warn(&format!("dropped {events} event(s): {why}"));
         }
     }
 
