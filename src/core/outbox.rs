@@ -9,7 +9,7 @@
 //!   it byte-for-byte (only `sent_at_ms` changes), so a server can deduplicate.
 //! - A batch whose attempt may have reached the server (5xx, network error) is never
 //!   re-cut into new batches, which would defeat that deduplication.
-//! - Identity epochs: `clear()` (the host's sign-out) starts a new epoch. Every `Send`
+//! - Identity epochs: `clear()` (the host's sign-out) starts a new epoch. Every `Upload`
 //!   names its epoch, and the shell sends a batch only if, after resolving the session
 //!   for that very request, the epoch is unchanged (`is_current`): nothing captured
 //!   before `clear()` leaves after it, and nothing captured after it leaves with a
@@ -168,8 +168,8 @@ impl QueuedBatch {
         self.body.as_ref().map_or_else(|| self.content.body_len(now_ms), String::len)
     }
 
-    fn send(&mut self, now_ms: u64, epoch: u64) -> Send {
-        Send {
+    fn send(&mut self, now_ms: u64, epoch: u64) -> Upload {
+        Upload {
             batch_id: self.content.batch_id.clone(),
             stream: self.content.stream,
             body: self.claim_body(now_ms),
@@ -204,7 +204,7 @@ pub struct Stats {
 
 /// A batch the shell should send now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Send {
+pub struct Upload {
     pub batch_id: String,
     pub stream: Stream,
     /// Built once per batch: every attempt sends these exact bytes (`sent_at_ms` is the
@@ -500,7 +500,7 @@ impl Outbox {
 
     /// The batches to send now, in the order they were formed; each is marked in flight
     /// until `complete` is called for it.
-    pub fn take_due(&mut self, now_ms: u64) -> Vec<Send> {
+    pub fn take_due(&mut self, now_ms: u64) -> Vec<Upload> {
         let mut due = Vec::new();
         while let Some(send) = self.take_next_due(now_ms) {
             due.push(send);
@@ -516,12 +516,12 @@ impl Outbox {
     /// Claims the oldest due batch, marking it in flight. The shell claims a batch only
     /// when its request is about to start, so that everything else stays available to
     /// the keepalive planner if the page goes away meanwhile.
-    pub fn take_next_due(&mut self, now_ms: u64) -> Option<Send> {
+    pub fn take_next_due(&mut self, now_ms: u64) -> Option<Upload> {
         self.take_next_due_of(now_ms, None)
     }
 
     /// `take_next_due`, limited to one stream when `only` says so.
-    pub fn take_next_due_of(&mut self, now_ms: u64, only: Option<Stream>) -> Option<Send> {
+    pub fn take_next_due_of(&mut self, now_ms: u64, only: Option<Stream>) -> Option<Upload> {
         let batch = self.queue.iter_mut().find(|b| {
             b.delivery == Delivery::Waiting
                 && b.next_attempt_at_ms <= now_ms
@@ -646,7 +646,7 @@ impl Outbox {
     /// buffers and picks the waiting batches whose bodies fit in `budget_bytes` of
     /// keepalive, cutting a never-attempted batch that does not fit into one that does.
     /// What is not picked stays in the outbox for `persisted()`.
-    pub fn plan_keepalive(&mut self, now_ms: u64, budget_bytes: usize) -> Vec<Send> {
+    pub fn plan_keepalive(&mut self, now_ms: u64, budget_bytes: usize) -> Vec<Upload> {
         self.seal_buffers();
         let mut left = budget_bytes.saturating_sub(self.keepalive_in_flight);
         let mut sends = Vec::new();

@@ -358,7 +358,7 @@ fn persisted_batches_keep_their_ids_and_events_on_the_next_page() {
     outbox.capture(Stream::Replay, r#"{"type":4,"data":{"href":"x\ny"},"timestamp":1}"#.into());
     let in_flight = outbox.take_due(0);
     outbox.seal_buffers();
-    let before: Vec<Send> = {
+    let before: Vec<Upload> = {
         let mut copy = outbox_adopting(outbox.persisted().as_deref());
         copy.make_everything_due();
         copy.take_due(7)
@@ -626,7 +626,7 @@ fn every_analytics_event_is_queued_delivered_or_dropped_whatever_happens() {
         outbox.set_max_queued_bytes(Stream::Analytics, 2_000 + (lcg(&mut seed) % 20_000) as usize);
         let mut captured = 0u64;
         let mut now = 0;
-        let mut in_flight: Vec<Send> = Vec::new();
+        let mut in_flight: Vec<Upload> = Vec::new();
         for _ in 0..400 {
             now += lcg(&mut seed) % 3_000;
             match lcg(&mut seed) % 10 {

@@ -15,7 +15,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::batch::{ReplaySession, Stream};
-use crate::core::outbox::{AdoptError, Captured, DropReason, Outbox, Outcome, Send, Stats, Verdict, Warning};
+use crate::core::outbox::{
+    AdoptError, Captured, DropReason, Outbox, Outcome, Stats, Upload, Verdict, Warning,
+};
 use crate::web::poison;
 use crate::web::session::{AnalyticsSession, SessionSource};
 use crate::web::storage;
@@ -385,7 +387,7 @@ impl Uploader {
     }
 
     /// POSTs a batch, compressing its body once for all its attempts.
-    async fn post(&self, send: &Send, session: Option<&AnalyticsSession>) -> Outcome {
+    async fn post(&self, send: &Upload, session: Option<&AnalyticsSession>) -> Outcome {
         let cached =
             self.inner.payloads.borrow().iter().find(|p| p.0 == send.batch_id).map(|p| (p.1.clone(), p.2));
         let (payload, gzipped) = match cached {

@@ -2,7 +2,7 @@
 //! records as it is changed, and answers the diff's questions (`MutationDom`) as the shell
 //! does.
 
-use super::mirror::Mirror;
+use super::id_counter::IdCounter;
 use super::mutation::{AttributeChange, Handle, MutationDom, Record};
 use super::node::{AttrValue, NodeKind, SerializedNode};
 
@@ -11,7 +11,7 @@ use super::node::{AttrValue, NodeKind, SerializedNode};
 pub struct FakeDom {
     pub nodes: Vec<FakeNode>,
     pub records: Vec<Record>,
-    pub mirror: Mirror,
+    pub id_counter: IdCounter,
 }
 
 #[derive(Default, Clone)]
@@ -68,7 +68,7 @@ impl FakeDom {
     /// Assigns ids in pre-order, as a full snapshot does.
     pub fn snapshot(&mut self, node: Handle) {
         let known = self.nodes[node as usize].id;
-        self.nodes[node as usize].id = Some(self.mirror.id_for(known).0);
+        self.nodes[node as usize].id = Some(self.id_counter.id_for(known).0);
         for child in self.nodes[node as usize].children.clone() {
             self.snapshot(child);
         }
@@ -159,7 +159,7 @@ impl MutationDom for FakeDom {
     }
     fn serialize_shallow(&mut self, node: Handle, out: &mut String) -> Option<u32> {
         let known = self.nodes[node as usize].id;
-        let (id, _) = self.mirror.id_for(known);
+        let (id, _) = self.id_counter.id_for(known);
         self.nodes[node as usize].id = Some(id);
         self.serialized(node, id).write_shallow(out);
         Some(id)

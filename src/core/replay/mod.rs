@@ -7,8 +7,8 @@ pub mod controls;
 pub mod event;
 #[cfg(test)]
 pub(crate) mod fake_dom;
+pub mod id_counter;
 pub mod idhash;
-pub mod mirror;
 pub mod mutation;
 pub mod node;
 pub mod privacy;

@@ -114,7 +114,7 @@ fn a_move_is_a_remove_plus_an_add_with_the_same_ids() {
             (span_id as u64, None, text_id as u64, "moved".into())
         ]
     );
-    assert_eq!(dom.mirror.peek_next(), 7, "a move hands out no new ids");
+    assert_eq!(dom.id_counter.peek_next(), 7, "a move hands out no new ids");
 }
 
 #[test]

@@ -53,7 +53,7 @@ impl FakeDom {
 
     fn id_for(&mut self, node: Handle) -> u32 {
         let known = self.nodes[node as usize].id;
-        let (id, _) = self.mirror.id_for(known);
+        let (id, _) = self.id_counter.id_for(known);
         self.nodes[node as usize].id = Some(id);
         id
     }

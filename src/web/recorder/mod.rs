@@ -17,7 +17,7 @@ use web_sys::{Document, MutationObserver, MutationObserverInit, Node};
 use crate::core::config::ReplayConfig;
 use crate::core::replay::controls::{StopReason, StormGuard, StormVerdict};
 use crate::core::replay::event::{self, envelope};
-use crate::core::replay::mirror::Mirror;
+use crate::core::replay::id_counter::IdCounter;
 use crate::core::replay::mutation::{attach_iframe_data, diff_in_slices, Deferred, Handle, Record, Slices};
 use crate::core::replay::sampling::{
     InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
@@ -63,7 +63,7 @@ struct Shared {
 
 struct State {
     ids: NodeIds,
-    mirror: Mirror,
+    id_counter: IdCounter,
     mouse: MoveSampler,
     touch: MoveSampler,
     scroll: KeyedThrottle,
@@ -135,7 +135,7 @@ impl Recorder {
             sink,
             state: RefCell::new(State {
                 ids: NodeIds::create(),
-                mirror: Mirror::new(),
+                id_counter: IdCounter::new(),
                 mouse: MoveSampler::new(event::source::MOUSE_MOVE),
                 touch: MoveSampler::new(event::source::TOUCH_MOVE),
                 scroll: KeyedThrottle::new(SCROLL_INTERVAL_MS),
@@ -365,11 +365,11 @@ impl Shared {
         Self::emit(state, event::INCREMENTAL_SNAPSHOT, data);
     }
 
-    fn serializer<'a>(&'a self, ids: &'a NodeIds, mirror: &'a mut Mirror) -> Serializer<'a> {
+    fn serializer<'a>(&'a self, ids: &'a NodeIds, id_counter: &'a mut IdCounter) -> Serializer<'a> {
         Serializer {
             all: js_sys::Array::new(),
             ids,
-            mirror,
+            id_counter,
             config: &self.config,
             privacy: &self.privacy,
             iframes: Vec::new(),
@@ -457,7 +457,7 @@ impl Shared {
         let scroll = (window.scroll_y().unwrap_or(0.0), window.scroll_x().unwrap_or(0.0));
         let all = js_sys::Array::new();
         let (walk, iframes, shadow_roots) = {
-            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
+            let mut serializer = self.serializer(&state.ids, &mut state.id_counter);
             serializer.all = all.clone();
             let walk = Reader { serializer: &mut serializer }.start(
                 &document,
@@ -489,7 +489,7 @@ impl Shared {
         let deadline = js_sys::Date::now() + budget_ms;
         let Some(progress) = state.snapshot.as_mut() else { return };
         let (done, iframes, shadow_roots) = {
-            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
+            let mut serializer = self.serializer(&state.ids, &mut state.id_counter);
             serializer.all = progress.all.clone();
             let done = progress
                 .walk
@@ -529,7 +529,7 @@ impl Shared {
         }
         // The catch-up: what changed in the parts read before the walk ended.
         let (data, iframes, shadow_roots) = {
-            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
+            let mut serializer = self.serializer(&state.ids, &mut state.id_counter);
             serializer.for_mutation = true;
             let mut dom = BatchDom::new(&mut serializer, &document);
             let records = dom.records(&progress.kept);
@@ -575,7 +575,7 @@ impl Shared {
                 continue;
             }
             let (json, iframes, shadow_roots) = {
-                let mut serializer = self.serializer(&state.ids, &mut state.mirror);
+                let mut serializer = self.serializer(&state.ids, &mut state.id_counter);
                 let json = snapshot::walk_whole(&mut serializer, &document, verdict.mask_text);
                 (json, serializer.iframes, serializer.shadow_roots)
             };
@@ -636,7 +636,7 @@ impl Shared {
         let deadline = js_sys::Date::now() + budget_ms;
         let owed_before = !state.owed.is_empty();
         let (data, iframes, shadow_roots) = {
-            let mut serializer = self.serializer(&state.ids, &mut state.mirror);
+            let mut serializer = self.serializer(&state.ids, &mut state.id_counter);
             serializer.for_mutation = true;
             let mut dom = BatchDom::new(&mut serializer, &document);
             dom.held = Some(state.held.clone());

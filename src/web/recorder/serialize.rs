@@ -11,7 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, Node};
 
 use crate::core::config::ReplayConfig;
-use crate::core::replay::mirror::Mirror;
+use crate::core::replay::id_counter::IdCounter;
 use crate::core::replay::node::{
     element_kind, text_content, NodeKind, RawElement, SerializedNode, TextParent,
 };
@@ -67,7 +67,7 @@ pub struct Serializer<'a> {
     /// The nodes being serialized, by index (a JS array: see `sl_node`).
     pub all: js_sys::Array,
     pub ids: &'a NodeIds,
-    pub mirror: &'a mut Mirror,
+    pub id_counter: &'a mut IdCounter,
     pub config: &'a ReplayConfig,
     /// The privacy options as selectors (the one rule: `core::replay::privacy`).
     pub privacy: &'a Privacy,
@@ -280,12 +280,12 @@ impl Serializer<'_> {
         base_url: &str,
         out: &mut String,
     ) -> Option<u32> {
-        let fresh = self.mirror.peek_next();
+        let fresh = self.id_counter.peek_next();
         let scroll = !self.for_mutation;
         let read = sl_node(&self.all, index, self.ids.key(), fresh, scroll);
         let record = parse_node(&read, scroll).ok()??;
         if record.id == fresh {
-            self.mirror.id_for(None);
+            self.id_counter.id_for(None);
         }
         let built = self.build(index, &record, context, base_url);
         built.node.write_shallow(out);

@@ -73,11 +73,11 @@ impl Reader<'_, '_> {
         mut each: impl FnMut(&mut Self, u32, Option<NodeRecord>),
     ) {
         let s = &mut *self.serializer;
-        let fresh = s.mirror.peek_next();
+        let fresh = s.id_counter.peek_next();
         let text = sl_read_children(&s.all, parent, shadow, from, count as u32, s.ids.key(), fresh);
         let mut chunk = parse_chunk(&text).ok();
         if let Some(chunk) = &chunk {
-            self.serializer.mirror.reserve_until(chunk.next_fresh);
+            self.serializer.id_counter.reserve_until(chunk.next_fresh);
         }
         // One call per node asked for: a malformed record (a reader bug) or a missing one
         // leaves that node out, nothing else. (A loop, not `enumerate().take()`: smaller.)

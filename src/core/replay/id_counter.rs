@@ -1,21 +1,22 @@
-//! Node ids. The shell keeps node → id in a JS `WeakMap` (Rust cannot hash DOM nodes);
-//! the `Mirror` decides what id a node gets: the one it already has (so a checkout
+//! Node ids. The shell keeps each node's id on the node (Rust cannot hash DOM nodes);
+//! the `IdCounter` decides what id a node gets: the one it already has (so a checkout
 //! reuses ids), or the next never-used one. A snapshot numbers the children of a node
-//! together when it reads them, so a document gets
-//! ids parent-before-children: Document 1, doctype 2, html 3…
+//! together when it reads them (the JS reader hands out a chunk's ids from `peek_next()`
+//! on), so in a first snapshot a parent's id is below its children's: Document 1, doctype
+//! 2, html 3…
 
 #[derive(Debug)]
-pub struct Mirror {
+pub struct IdCounter {
     next_id: u32,
 }
 
-impl Default for Mirror {
+impl Default for IdCounter {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Mirror {
+impl IdCounter {
     pub fn new() -> Self {
         Self { next_id: 1 }
     }
@@ -51,11 +52,11 @@ mod tests {
 
     #[test]
     fn hands_out_increasing_ids_and_reuses_known_ones() {
-        let mut mirror = Mirror::new();
-        assert_eq!(mirror.id_for(None), (1, true));
-        assert_eq!(mirror.id_for(None), (2, true));
-        assert_eq!(mirror.id_for(Some(1)), (1, false));
-        assert_eq!(mirror.id_for(None), (3, true));
-        assert_eq!(mirror.peek_next(), 4);
+        let mut ids = IdCounter::new();
+        assert_eq!(ids.id_for(None), (1, true));
+        assert_eq!(ids.id_for(None), (2, true));
+        assert_eq!(ids.id_for(Some(1)), (1, false));
+        assert_eq!(ids.id_for(None), (3, true));
+        assert_eq!(ids.peek_next(), 4);
     }
 }
