@@ -128,6 +128,7 @@ pub struct CheckId(u64);
 
 /// What the shell must do next for a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "an action the shell does not carry out stalls the check"]
 pub enum Action {
     /// Resolve the host's session, then call [`AccessGate::session_resolved`].
     ResolveSession,
@@ -144,6 +145,7 @@ pub enum Action {
 
 /// The answer to one input: an optional state change to report, and what to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a step carries the state change to report and the next action"]
 pub struct Step {
     pub change: Option<Change>,
     pub action: Action,

@@ -52,6 +52,7 @@ pub enum Outcome {
 
 /// What became of a batch after an outcome, for the shell's logging.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a dropped batch must be told to the host"]
 pub enum Verdict {
     Delivered {
         stream: Stream,
@@ -97,6 +98,7 @@ pub enum AdoptError {
 
 /// What `capture` did with an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a formed batch waits until the shell sends it; a dropped event must be told"]
 pub enum Captured {
     Buffered,
     /// A batch was formed; the shell should send now.
@@ -204,6 +206,7 @@ pub struct Stats {
 
 /// A batch the shell should send now.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a batch taken to be sent is in flight until its outcome is handled"]
 pub struct Upload {
     pub batch_id: String,
     pub stream: Stream,

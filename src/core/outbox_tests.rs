@@ -1,5 +1,9 @@
 //! Outbox tests driven by a virtual clock and a fake server (no I/O, no waiting).
 
+// The tests drive the outbox step by step and ignore the `Captured` and `Verdict` values
+// they do not assert (the shell must act on each, hence `#[must_use]` on them).
+#![allow(unused_must_use)]
+
 use super::*;
 use std::collections::{BTreeMap, BTreeSet};
 
