@@ -26,7 +26,7 @@
 //!   `handle_copy_write`, `handle_copy_taken`;
 //! - getters: `stats`, `epoch`, `is_current`, `has_copy`.
 
-use crate::core::backoff::Backoff;
+use crate::core::backoff::{parse_retry_after_ms, Backoff};
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
 use crate::core::ids::uuid_v4;
 use crate::core::json::{parse_u64, push_u64};
@@ -38,10 +38,11 @@ fn is_meta_event(event_json: &str) -> bool {
 }
 
 /// What the shell learned from one attempt to send a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The server answered with this status (and maybe a `Retry-After`).
-    Status { code: u16, retry_after_ms: Option<u64> },
+    /// The server answered with this status, and maybe a `Retry-After` header (its raw
+    /// value, read here as the access gate reads its own).
+    Status { code: u16, retry_after: Option<String> },
     /// `fetch` rejected or timed out: the server may or may not have stored the batch.
     NetworkError,
     /// `getAnalyticsSession` threw, rejected, timed out or returned garbage: not sent.
@@ -554,7 +555,7 @@ impl Outbox {
             Outcome::Status { code, .. } => Some(code),
             _ => None,
         };
-        let verdict = match (outcome, code) {
+        let verdict = match (&outcome, code) {
             (_, Some(200..=299)) => {
                 self.queue.remove(index);
                 if stream == Stream::Analytics {
@@ -581,8 +582,8 @@ impl Outbox {
             }
             (Outcome::TooLargeAsSent, _) | (_, Some(413)) => self.split_too_large(index),
             _ => {
-                let retry_after_ms = match outcome {
-                    Outcome::Status { retry_after_ms, .. } => retry_after_ms,
+                let retry_after_ms = match &outcome {
+                    Outcome::Status { retry_after: Some(value), .. } => parse_retry_after_ms(value, now_ms),
                     _ => None,
                 };
                 let random = self.random01();

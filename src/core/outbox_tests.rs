@@ -61,11 +61,11 @@ impl FakeServer {
 }
 
 fn ok() -> Outcome {
-    Outcome::Status { code: 200, retry_after_ms: None }
+    Outcome::Status { code: 200, retry_after: None }
 }
 
 fn status(code: u16) -> Outcome {
-    Outcome::Status { code, retry_after_ms: None }
+    Outcome::Status { code, retry_after: None }
 }
 
 /// The shell's send loop, in miniature: send what is due (if the session resolves),
@@ -147,16 +147,28 @@ fn retries_back_off_exponentially_and_honour_retry_after() {
         assert!((*delay as f64 - expected as f64).abs() <= expected as f64 * 0.01, "{delays:?}");
     }
     let send = outbox.take_due(now).pop().unwrap();
-    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after_ms: Some(600_000) }, now);
+    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after: Some("600".into()) }, now);
     let wait = outbox.next_wakeup_ms().unwrap() - now;
     assert!((60_000..=75_000).contains(&wait), "Retry-After is capped at retryMaxDelayMs: {wait}");
     // Early in the schedule, a Retry-After longer than the backoff is honoured.
     let mut outbox = new_outbox(1);
     outbox.capture(Stream::Analytics, event(0));
     let send = outbox.take_due(0).pop().unwrap();
-    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after_ms: Some(45_000) }, 0);
+    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after: Some("45".into()) }, 0);
     assert_eq!(outbox.next_wakeup_ms(), Some(45_000));
     assert!(outbox.take_due(44_999).is_empty());
+    // The header's raw value is read here, as the access gate reads its own: an HTTP-date
+    // counts from `now` (1,700,000,000,000 ms is Tue, 14 Nov 2023 22:13:20 GMT), and a
+    // value that is neither form is ignored (the backoff's first delay, about 1 s).
+    let now = 1_700_000_000_000;
+    for (value, wait) in [("Tue, 14 Nov 2023 22:13:50 GMT", 30_000..=30_000), ("soon", 990..=1_010)] {
+        let mut outbox = new_outbox(1);
+        outbox.capture(Stream::Analytics, event(0));
+        let send = outbox.take_due(now).pop().unwrap();
+        outbox.complete(&send.batch_id, Outcome::Status { code: 503, retry_after: Some(value.into()) }, now);
+        let waited = outbox.next_wakeup_ms().unwrap() - now;
+        assert!(wait.contains(&waited), "Retry-After {value:?}: waited {waited} ms");
+    }
 }
 
 #[test]
@@ -644,7 +656,8 @@ fn every_analytics_event_is_queued_delivered_or_dropped_whatever_happens() {
                         let send = in_flight.remove((lcg(&mut seed) as usize) % in_flight.len());
                         let outcome =
                             [ok(), status(503), status(401), status(400), status(413), Outcome::NetworkError]
-                                [(lcg(&mut seed) % 6) as usize];
+                                [(lcg(&mut seed) % 6) as usize]
+                                .clone();
                         outbox.complete(&send.batch_id, outcome, now);
                     }
                 }
@@ -653,7 +666,7 @@ fn every_analytics_event_is_queued_delivered_or_dropped_whatever_happens() {
                 }
                 8 => {
                     for send in outbox.plan_keepalive(now, 65_536) {
-                        let outcome = [ok(), status(503)][(lcg(&mut seed) % 2) as usize];
+                        let outcome = [ok(), status(503)][(lcg(&mut seed) % 2) as usize].clone();
                         outbox.keepalive_answered(&send.batch_id, outcome, now);
                     }
                 }

@@ -7,10 +7,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestCache, RequestCredentials, RequestInit, Response};
 
-use crate::core::backoff::parse_retry_after_ms;
 use crate::core::outbox::Outcome;
 use crate::web::session::AnalyticsSession;
-use crate::web::util::now_ms;
 
 /// An ordinary upload is abandoned (and retried) after this long.
 const REQUEST_TIMEOUT_MS: i32 = 30_000;
@@ -122,13 +120,8 @@ pub async fn response_outcome(promise: js_sys::Promise) -> Outcome {
     match JsFuture::from(promise).await {
         Ok(response) => {
             let response: Response = response.unchecked_into();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .ok()
-                .flatten()
-                .and_then(|v| parse_retry_after_ms(&v, now_ms()));
-            Outcome::Status { code: response.status(), retry_after_ms: retry_after }
+            let retry_after = response.headers().get("retry-after").ok().flatten();
+            Outcome::Status { code: response.status(), retry_after }
         }
         Err(_) => Outcome::NetworkError,
     }
