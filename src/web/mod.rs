@@ -1,5 +1,19 @@
 //! The browser shell: carries inputs from the browser into `core` and its answers out.
 //! Everything here is wasm32-only glue (web-sys, js-sys, fetch).
+//!
+//! Which shell type drives which core type:
+//!
+//! | shell (`web::…`) | core (`core::…`) | what the shell does |
+//! |---|---|---|
+//! | `sightline::Sightline` | `config::Config` (read by `options`) | the JS class: owns the parts below and routes the API's calls to them |
+//! | `uploader::Uploader` | `outbox::Outbox` | sends what is due (gzip, `fetch`, keepalive at unload), keeps the persisted copy, adopts other pages' copies |
+//! | `gate::GateShell` | `access_gate::AccessGate` | carries out each `Step`'s action (the check's request, its timers) and reports the changes |
+//! | `consent::ConsentGate` | `consent` | reads and stores the choice, holds events pending it |
+//! | `replay::ReplayDriver` | `replay::controls::ReplayControls`, `browser_session::BrowserSession` | starts and stops the recorder; the browser session in storage |
+//! | `recorder::Recorder` | `replay::walk::SnapshotWalk`, `replay::mutation`, `replay::controls::StormGuard`, `replay::id_counter::IdCounter` | reads the DOM (`reader.js`), observes mutations and input, runs the slices |
+//! | `privacy::Privacy` | `replay::privacy::classify` | answers what a node matches (one `closest()` per tree) |
+//! | `signals::SignalsShell` | `signals::Signals` | the listeners for clicks, page leave, web vitals and errors |
+//! | `autocapture::Autocapture` | `replay::privacy::click_text` | `$page-view` and `$click` |
 
 pub mod autocapture;
 pub mod consent;
