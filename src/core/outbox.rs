@@ -19,16 +19,16 @@
 //!
 //! Kinds of method, in the order a driver uses them:
 //! - commands: `capture`, `seal_stream`, `make_everything_due`, `clear`, `adopt`;
-//! - `poll_*` (what to do next): `take_next_due_of` / `take_due` (what to send now),
-//!   `next_wakeup_ms` (when to wake), `plan_keepalive` (the unload path),
-//!   `persisted_copy` (what to write to storage), `poll_warning` (what to tell the host);
-//! - `handle_*` / outcomes: `complete`, `keepalive_answered`, `handle_session`,
+//! - `poll_*` (what to do next): `poll_upload_of` / `poll_uploads` (what to send now),
+//!   `poll_timeout` (when to wake), `poll_keepalive` (the unload path),
+//!   `poll_copy` (what to write to storage), `poll_warning` (what to tell the host);
+//! - `handle_*` / outcomes: `handle_outcome`, `handle_keepalive_outcome`, `handle_session`,
 //!   `handle_copy_write`, `handle_copy_taken`;
 //! - getters: `stats`, `epoch`, `is_current`, `has_copy`.
 
 use crate::core::backoff::{parse_retry_after_ms, Backoff};
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
-use crate::core::ids::uuid_v4;
+use crate::core::ids::{uuid_v4, Random};
 use crate::core::json::{parse_u64, push_u64};
 
 /// An rrweb Meta event (`{"type":4,…}`, as the recorder writes it): a full snapshot
@@ -229,14 +229,11 @@ pub enum Warning {
     ReplayNotPersisted { events: usize },
 }
 
-/// A source of 16 random bytes (ids and jitter).
-pub type RandomSource = Box<dyn FnMut() -> [u8; 16]>;
-
 pub struct Outbox {
     segment_id: String,
     max_analytics_events: usize,
     backoff: Backoff,
-    random: RandomSource,
+    random: Random,
     analytics: Buffer,
     replay: Buffer,
     replay_session: Option<ReplaySession>,
@@ -253,7 +250,7 @@ pub struct Outbox {
     keepalive_in_flight: usize,
     /// Per stream: ids in the copy in storage (`None`: no copy of ours there).
     copies: [Option<Vec<String>>; 2],
-    /// Per stream: ids in the copy the shell is writing (`persisted_copy`).
+    /// Per stream: ids in the copy the shell is writing (`poll_copy`).
     pending_copies: [Vec<String>; 2],
     warnings: Vec<Warning>,
     warned_full: [bool; 2],
@@ -264,13 +261,9 @@ const PERSIST_MAGIC: &str = "sightline-unsent v1";
 
 impl Outbox {
     /// `segment_id` is this page's `session_replay_segment_id`; `max_analytics_events`
-    /// is `analytics.maxEventsPerBatch` (clamped to the server's 1..=500).
-    pub fn new(
-        segment_id: String,
-        max_analytics_events: usize,
-        backoff: Backoff,
-        random: RandomSource,
-    ) -> Self {
+    /// is `analytics.maxEventsPerBatch` (clamped to the server's 1..=500); `random`
+    /// draws batch ids and retry jitter.
+    pub fn new(segment_id: String, max_analytics_events: usize, backoff: Backoff, random: Random) -> Self {
         Self {
             segment_id,
             max_analytics_events: max_analytics_events.clamp(1, Stream::Analytics.max_events()),
@@ -378,12 +371,7 @@ impl Outbox {
     }
 
     fn new_id(&mut self) -> String {
-        uuid_v4((self.random)())
-    }
-
-    fn random01(&mut self) -> f64 {
-        let bytes = (self.random)();
-        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as f64 / (u32::MAX as f64 + 1.0)
+        uuid_v4(self.random.bytes())
     }
 
     fn max_events(&self, stream: Stream) -> usize {
@@ -503,10 +491,10 @@ impl Outbox {
     }
 
     /// The batches to send now, in the order they were formed; each is marked in flight
-    /// until `complete` is called for it.
-    pub fn take_due(&mut self, now_ms: u64) -> Vec<Upload> {
+    /// until `handle_outcome` is called for it.
+    pub fn poll_uploads(&mut self, now_ms: u64) -> Vec<Upload> {
         let mut due = Vec::new();
-        while let Some(send) = self.take_next_due(now_ms) {
+        while let Some(send) = self.poll_upload(now_ms) {
             due.push(send);
         }
         due
@@ -520,12 +508,12 @@ impl Outbox {
     /// Claims the oldest due batch, marking it in flight. The shell claims a batch only
     /// when its request is about to start, so that everything else stays available to
     /// the keepalive planner if the page goes away meanwhile.
-    pub fn take_next_due(&mut self, now_ms: u64) -> Option<Upload> {
-        self.take_next_due_of(now_ms, None)
+    pub fn poll_upload(&mut self, now_ms: u64) -> Option<Upload> {
+        self.poll_upload_of(now_ms, None)
     }
 
-    /// `take_next_due`, limited to one stream when `only` says so.
-    pub fn take_next_due_of(&mut self, now_ms: u64, only: Option<Stream>) -> Option<Upload> {
+    /// `poll_upload`, limited to one stream when `only` says so.
+    pub fn poll_upload_of(&mut self, now_ms: u64, only: Option<Stream>) -> Option<Upload> {
         let batch = self.queue.iter_mut().find(|b| {
             b.delivery == Delivery::Waiting
                 && b.next_attempt_at_ms <= now_ms
@@ -536,7 +524,7 @@ impl Outbox {
     }
 
     /// When the next waiting batch becomes due, if any (the shell sets a timer).
-    pub fn next_wakeup_ms(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<u64> {
         let mut next: Option<u64> = None;
         for b in self.queue.iter().filter(|b| b.delivery == Delivery::Waiting) {
             next = Some(next.map_or(b.next_attempt_at_ms, |n| n.min(b.next_attempt_at_ms)));
@@ -545,7 +533,7 @@ impl Outbox {
     }
 
     /// Applies the outcome of one attempt (wire.md's status table).
-    pub fn complete(&mut self, batch_id: &str, outcome: Outcome, now_ms: u64) -> Verdict {
+    pub fn handle_outcome(&mut self, batch_id: &str, outcome: Outcome, now_ms: u64) -> Verdict {
         let Some(index) = self.queue.iter().position(|b| b.content.batch_id == batch_id) else {
             return Verdict::Unknown;
         };
@@ -586,7 +574,7 @@ impl Outbox {
                     Outcome::Status { retry_after: Some(value), .. } => parse_retry_after_ms(value, now_ms),
                     _ => None,
                 };
-                let random = self.random01();
+                let random = self.random.unit();
                 let batch = &mut self.queue[index];
                 let delay = self.backoff.delay_ms(batch.failed_attempts, random, retry_after_ms);
                 batch.failed_attempts = batch.failed_attempts.saturating_add(1);
@@ -650,7 +638,7 @@ impl Outbox {
     /// buffers and picks the waiting batches whose bodies fit in `budget_bytes` of
     /// keepalive, cutting a never-attempted batch that does not fit into one that does.
     /// What is not picked stays in the outbox for `persisted()`.
-    pub fn plan_keepalive(&mut self, now_ms: u64, budget_bytes: usize) -> Vec<Upload> {
+    pub fn poll_keepalive(&mut self, now_ms: u64, budget_bytes: usize) -> Vec<Upload> {
         self.seal_buffers();
         let mut left = budget_bytes.saturating_sub(self.keepalive_in_flight);
         let mut sends = Vec::new();
@@ -713,18 +701,18 @@ impl Outbox {
     }
 
     /// Marks a keepalive batch as answered while the page still lives.
-    pub fn keepalive_answered(&mut self, batch_id: &str, outcome: Outcome, now_ms: u64) -> Verdict {
+    pub fn handle_keepalive_outcome(&mut self, batch_id: &str, outcome: Outcome, now_ms: u64) -> Verdict {
         if let Some(batch) = self.queue.iter_mut().find(|b| b.content.batch_id == batch_id) {
             batch.delivery = Delivery::InFlight;
             self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(batch.keepalive_bytes);
             batch.keepalive_bytes = 0;
         }
-        self.complete(batch_id, outcome, now_ms)
+        self.handle_outcome(batch_id, outcome, now_ms)
     }
 
     /// A keepalive request of a batch no longer here (cleared) ended: its bytes are no
     /// longer in flight.
-    pub fn keepalive_released(&mut self, bytes: usize) {
+    pub fn handle_keepalive_released(&mut self, bytes: usize) {
         self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(bytes);
     }
 
@@ -746,7 +734,7 @@ impl Outbox {
     /// are sent if the page lives); replay batches that do not fit are dropped and
     /// counted (replay data goes first). `None`: nothing to write (remove the key).
     /// Report the write with `handle_copy_write`.
-    pub fn persisted_copy(&mut self, stream: Stream, budget_bytes: usize) -> Option<String> {
+    pub fn poll_copy(&mut self, stream: Stream, budget_bytes: usize) -> Option<String> {
         let mut left = budget_bytes;
         let mut picked = Vec::new();
         let mut left_out = Vec::new();
@@ -795,7 +783,7 @@ impl Outbox {
         }
     }
 
-    /// The shell wrote (`ok`) or failed to write the copy from `persisted_copy`. A
+    /// The shell wrote (`ok`) or failed to write the copy from `poll_copy`. A
     /// failed replay write drops the waiting replay batches of that copy (counted): the
     /// page is going away and nothing else would keep them. A failed analytics write
     /// keeps everything in memory.

@@ -7,21 +7,13 @@
 use super::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Deterministic randomness: a counter for ids, a fixed byte pattern for jitter.
-fn counter_random() -> RandomSource {
-    let mut n: u64 = 0;
-    Box::new(move || {
-        n += 1;
-        let mut bytes = [0x80u8; 16];
-        // Bytes 6 and 8 carry the UUID's version and variant bits: keep the counter
-        // clear of them so every id is distinct.
-        bytes[9..16].copy_from_slice(&n.to_le_bytes()[..7]);
-        bytes
-    })
+/// Deterministic randomness: the same seed, the same ids and jitter in every run.
+fn seeded_random() -> Random {
+    Random::from_seed(*b"sightline-tests!")
 }
 
 fn new_outbox(max_events: usize) -> Outbox {
-    Outbox::new("seg".into(), max_events, Backoff::for_uploads(1_000, 60_000), counter_random())
+    Outbox::new("seg".into(), max_events, Backoff::for_uploads(1_000, 60_000), seeded_random())
 }
 
 fn event(i: usize) -> String {
@@ -71,9 +63,9 @@ fn status(code: u16) -> Outcome {
 /// The shell's send loop, in miniature: send what is due (if the session resolves),
 /// else report the session failure.
 fn pump(outbox: &mut Outbox, server: &mut FakeServer, now: u64, session_ok: bool) {
-    for send in outbox.take_due(now) {
+    for send in outbox.poll_uploads(now) {
         let outcome = if session_ok { server.answer(&send.body) } else { Outcome::SessionUnavailable };
-        outbox.complete(&send.batch_id, outcome, now);
+        outbox.handle_outcome(&send.batch_id, outcome, now);
     }
 }
 
@@ -81,7 +73,7 @@ fn pump(outbox: &mut Outbox, server: &mut FakeServer, now: u64, session_ok: bool
 fn run_until_idle(outbox: &mut Outbox, server: &mut FakeServer, mut now: u64, session_ok_from: u64) -> u64 {
     for _ in 0..10_000 {
         pump(outbox, server, now, now >= session_ok_from);
-        match outbox.next_wakeup_ms() {
+        match outbox.poll_timeout() {
             Some(at) => now = at.max(now),
             None => return now,
         }
@@ -135,38 +127,48 @@ fn retries_back_off_exponentially_and_honour_retry_after() {
     let mut now = 0;
     let mut delays = Vec::new();
     for _ in 0..8 {
-        let send = outbox.take_due(now).pop().unwrap();
-        outbox.complete(&send.batch_id, status(503), now);
-        let next = outbox.next_wakeup_ms().unwrap();
+        let send = outbox.poll_uploads(now).pop().unwrap();
+        outbox.handle_outcome(&send.batch_id, status(503), now);
+        let next = outbox.poll_timeout().unwrap();
         delays.push(next - now);
         now = next;
     }
-    // Jitter bytes are 0x80 (factor ~1.0): 1 s doubling to the 60 s cap.
+    // 1 s doubling to the 60 s cap, each delay jittered by up to ±25 % (the seeded
+    // generator's draws: not all at the middle of their range).
     let expected = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000];
     for (delay, expected) in delays.iter().zip(expected) {
-        assert!((*delay as f64 - expected as f64).abs() <= expected as f64 * 0.01, "{delays:?}");
+        assert!((*delay as f64 - expected as f64).abs() <= expected as f64 * 0.25, "{delays:?}");
     }
-    let send = outbox.take_due(now).pop().unwrap();
-    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after: Some("600".into()) }, now);
-    let wait = outbox.next_wakeup_ms().unwrap() - now;
+    assert!(delays.iter().zip(expected).any(|(d, e)| d.abs_diff(e) > e / 20), "jittered: {delays:?}");
+    let send = outbox.poll_uploads(now).pop().unwrap();
+    outbox.handle_outcome(
+        &send.batch_id,
+        Outcome::Status { code: 429, retry_after: Some("600".into()) },
+        now,
+    );
+    let wait = outbox.poll_timeout().unwrap() - now;
     assert!((60_000..=75_000).contains(&wait), "Retry-After is capped at retryMaxDelayMs: {wait}");
     // Early in the schedule, a Retry-After longer than the backoff is honoured.
     let mut outbox = new_outbox(1);
     outbox.capture(Stream::Analytics, event(0));
-    let send = outbox.take_due(0).pop().unwrap();
-    outbox.complete(&send.batch_id, Outcome::Status { code: 429, retry_after: Some("45".into()) }, 0);
-    assert_eq!(outbox.next_wakeup_ms(), Some(45_000));
-    assert!(outbox.take_due(44_999).is_empty());
+    let send = outbox.poll_uploads(0).pop().unwrap();
+    outbox.handle_outcome(&send.batch_id, Outcome::Status { code: 429, retry_after: Some("45".into()) }, 0);
+    assert_eq!(outbox.poll_timeout(), Some(45_000));
+    assert!(outbox.poll_uploads(44_999).is_empty());
     // The header's raw value is read here, as the access gate reads its own: an HTTP-date
     // counts from `now` (1,700,000,000,000 ms is Tue, 14 Nov 2023 22:13:20 GMT), and a
-    // value that is neither form is ignored (the backoff's first delay, about 1 s).
+    // value that is neither form is ignored (the backoff's first delay, 1 s ± 25 %).
     let now = 1_700_000_000_000;
-    for (value, wait) in [("Tue, 14 Nov 2023 22:13:50 GMT", 30_000..=30_000), ("soon", 990..=1_010)] {
+    for (value, wait) in [("Tue, 14 Nov 2023 22:13:50 GMT", 30_000..=30_000), ("soon", 750..=1_250)] {
         let mut outbox = new_outbox(1);
         outbox.capture(Stream::Analytics, event(0));
-        let send = outbox.take_due(now).pop().unwrap();
-        outbox.complete(&send.batch_id, Outcome::Status { code: 503, retry_after: Some(value.into()) }, now);
-        let waited = outbox.next_wakeup_ms().unwrap() - now;
+        let send = outbox.poll_uploads(now).pop().unwrap();
+        outbox.handle_outcome(
+            &send.batch_id,
+            Outcome::Status { code: 503, retry_after: Some(value.into()) },
+            now,
+        );
+        let waited = outbox.poll_timeout().unwrap() - now;
         assert!(wait.contains(&waited), "Retry-After {value:?}: waited {waited} ms");
     }
 }
@@ -179,10 +181,10 @@ fn status_400_drops_and_counts_the_batch() {
         outbox.capture(Stream::Analytics, event(i));
     }
     outbox.seal_buffers();
-    let sends = outbox.take_due(0);
+    let sends = outbox.poll_uploads(0);
     let first = server.answer(&sends[0].body);
     assert_eq!(
-        outbox.complete(&sends[0].batch_id, first, 0),
+        outbox.handle_outcome(&sends[0].batch_id, first, 0),
         Verdict::Dropped {
             stream: Stream::Analytics,
             events: 5,
@@ -190,7 +192,7 @@ fn status_400_drops_and_counts_the_batch() {
         }
     );
     let second = server.answer(&sends[1].body);
-    outbox.complete(&sends[1].batch_id, second, 0);
+    outbox.handle_outcome(&sends[1].batch_id, second, 0);
     assert_eq!(
         outbox.stats(),
         Stats { queued_events: 0, delivered_events: 2, dropped_events: 5, ..Stats::default() }
@@ -203,8 +205,11 @@ fn status_401_403_408_429_and_5xx_keep_the_batch() {
     for code in [401, 403, 408, 429, 500, 502, 503, 504] {
         let mut outbox = new_outbox(1);
         outbox.capture(Stream::Analytics, event(0));
-        let send = outbox.take_due(0).pop().unwrap();
-        assert!(matches!(outbox.complete(&send.batch_id, status(code), 0), Verdict::Retry { .. }), "{code}");
+        let send = outbox.poll_uploads(0).pop().unwrap();
+        assert!(
+            matches!(outbox.handle_outcome(&send.batch_id, status(code), 0), Verdict::Retry { .. }),
+            "{code}"
+        );
         assert_eq!(outbox.stats().queued_events, 1, "{code}");
     }
 }
@@ -225,8 +230,8 @@ fn status_413_splits_in_halves_and_drops_a_single_oversized_event() {
     assert!(server.stored_events().len() >= 6);
 
     let mut single = outbox_with_one_event();
-    let send = single.take_due(0).pop().unwrap();
-    let verdict = single.complete(&send.batch_id, status(413), 0);
+    let send = single.poll_uploads(0).pop().unwrap();
+    let verdict = single.handle_outcome(&send.batch_id, status(413), 0);
     assert_eq!(
         verdict,
         Verdict::Dropped { stream: Stream::Analytics, events: 1, reason: DropReason::EventTooLarge }
@@ -245,9 +250,9 @@ fn the_halves_of_a_split_batch_keep_its_place_so_a_recording_arrives_in_order() 
     }
     let mut server = FakeServer { script: vec![status(413)], ..Default::default() };
     // One replay batch at a time, as the shell sends them.
-    while let Some(send) = outbox.take_next_due(0) {
+    while let Some(send) = outbox.poll_upload(0) {
         let outcome = server.answer(&send.body);
-        let _ = outbox.complete(&send.batch_id, outcome, 0);
+        let _ = outbox.handle_outcome(&send.batch_id, outcome, 0);
     }
     let delivered: Vec<u64> = server.requests.iter().skip(1).flat_map(|(_, events)| events.clone()).collect();
     assert_eq!(delivered, (0..12).collect::<Vec<u64>>(), "in capture order after the split");
@@ -266,7 +271,7 @@ fn batches_form_at_the_event_count_and_before_the_byte_limit() {
         assert_eq!(outbox.capture(Stream::Analytics, event(i)), Captured::Buffered);
     }
     assert_eq!(outbox.capture(Stream::Analytics, event(49)), Captured::BatchFormed);
-    assert_eq!(outbox.take_due(0).len(), 1);
+    assert_eq!(outbox.poll_uploads(0).len(), 1);
 
     let mut outbox = new_outbox(500);
     let big = format!(r#"{{"event_type":"e","event_at_ms":0,"data":{{"s":"{}"}}}}"#, "x".repeat(20_000));
@@ -277,7 +282,7 @@ fn batches_form_at_the_event_count_and_before_the_byte_limit() {
         }
     }
     outbox.seal_buffers();
-    let sends = outbox.take_due(0);
+    let sends = outbox.poll_uploads(0);
     assert_eq!(formed, 3);
     assert!(sends.iter().all(|s| s.body.len() <= Stream::Analytics.max_body_bytes()));
     assert_eq!(sends.iter().map(|s| s.events).sum::<usize>(), 7);
@@ -310,7 +315,7 @@ fn the_keepalive_planner_never_exceeds_the_budget_and_loses_nothing() {
             outbox.capture(Stream::Analytics, e);
         }
         let already_in_flight = (lcg(&mut seed) % 30_000) as usize;
-        let sends = outbox.plan_keepalive(5, BUDGET - already_in_flight);
+        let sends = outbox.poll_keepalive(5, BUDGET - already_in_flight);
         let sent: usize = sends.iter().map(|s| s.body.len()).sum();
         assert!(sent + already_in_flight <= BUDGET, "round {round}: {sent} + {already_in_flight}");
         // Every event is in what is persisted (the keepalive ones too, in case their
@@ -320,7 +325,7 @@ fn the_keepalive_planner_never_exceeds_the_budget_and_loses_nothing() {
         let mut next = outbox_adopting(outbox.persisted().as_deref());
         next.make_everything_due();
         let resent: BTreeMap<String, Vec<u64>> =
-            next.take_due(0).iter().map(|s| body_events(&s.body)).collect();
+            next.poll_uploads(0).iter().map(|s| body_events(&s.body)).collect();
         for (id, events) in &sent {
             assert_eq!(resent.get(id), Some(events), "round {round}: a keepalive batch keeps its id");
         }
@@ -331,7 +336,7 @@ fn the_keepalive_planner_never_exceeds_the_budget_and_loses_nothing() {
 }
 
 fn outbox_adopting(persisted: Option<&str>) -> Outbox {
-    let mut next = Outbox::new("next-page".into(), 50, Backoff::for_uploads(1_000, 60_000), counter_random());
+    let mut next = Outbox::new("next-page".into(), 50, Backoff::for_uploads(1_000, 60_000), seeded_random());
     if let Some(text) = persisted {
         next.adopt(text).unwrap();
     }
@@ -344,7 +349,7 @@ fn the_keepalive_planner_cuts_a_batch_that_does_not_fit() {
     for i in 0..300 {
         outbox.capture(Stream::Analytics, event(i));
     }
-    let sends = outbox.plan_keepalive(0, 4_000);
+    let sends = outbox.poll_keepalive(0, 4_000);
     assert_eq!(sends.len(), 1);
     assert!(sends[0].body.len() <= 4_000 && sends[0].body.len() > 3_000);
     assert!(outbox.persisted().is_some());
@@ -356,9 +361,9 @@ fn a_batch_that_may_have_reached_the_server_is_never_cut() {
     for i in 0..300 {
         outbox.capture(Stream::Analytics, event(i));
     }
-    let send = outbox.take_due(0).pop().unwrap();
-    outbox.complete(&send.batch_id, Outcome::NetworkError, 0);
-    let sends = outbox.plan_keepalive(0, 4_000);
+    let send = outbox.poll_uploads(0).pop().unwrap();
+    outbox.handle_outcome(&send.batch_id, Outcome::NetworkError, 0);
+    let sends = outbox.poll_keepalive(0, 4_000);
     assert!(sends.is_empty());
     let persisted = outbox.persisted().unwrap();
     assert!(persisted.contains(&send.batch_id), "persisted whole, with its id");
@@ -372,15 +377,15 @@ fn persisted_batches_keep_their_ids_and_events_on_the_next_page() {
         outbox.capture(Stream::Analytics, event(i));
     }
     outbox.capture(Stream::Replay, r#"{"type":4,"data":{"href":"x\ny"},"timestamp":1}"#.into());
-    let in_flight = outbox.take_due(0);
+    let in_flight = outbox.poll_uploads(0);
     outbox.seal_buffers();
     let before: Vec<Upload> = {
         let mut copy = outbox_adopting(outbox.persisted().as_deref());
         copy.make_everything_due();
-        copy.take_due(7)
+        copy.poll_uploads(7)
     };
     let mut original_bodies: Vec<String> = in_flight.iter().map(|s| s.body.clone()).collect();
-    original_bodies.extend(outbox.take_due(7).into_iter().map(|s| s.body));
+    original_bodies.extend(outbox.poll_uploads(7).into_iter().map(|s| s.body));
     let rebuilt: Vec<String> = before.iter().map(|s| s.body.clone()).collect();
     let strip = |b: &String| b.replace("\"sent_at_ms\":0", "\"sent_at_ms\":7");
     let original: BTreeSet<String> = original_bodies.iter().map(strip).collect();
@@ -432,9 +437,9 @@ fn clear_drops_everything_unacknowledged_and_late_answers_are_ignored() {
     for i in 0..5 {
         outbox.capture(Stream::Analytics, event(i));
     }
-    let in_flight = outbox.take_due(0);
+    let in_flight = outbox.poll_uploads(0);
     assert_eq!(outbox.clear(), 5);
-    assert_eq!(outbox.complete(&in_flight[0].batch_id, ok(), 0), Verdict::Unknown);
+    assert_eq!(outbox.handle_outcome(&in_flight[0].batch_id, ok(), 0), Verdict::Unknown);
     assert_eq!(
         outbox.stats(),
         Stats { queued_events: 0, delivered_events: 0, dropped_events: 5, ..Stats::default() }
@@ -445,11 +450,11 @@ fn clear_drops_everything_unacknowledged_and_late_answers_are_ignored() {
 #[test]
 fn flush_skips_the_retry_delay() {
     let mut outbox = outbox_with_one_event();
-    let send = outbox.take_due(0).pop().unwrap();
-    outbox.complete(&send.batch_id, status(503), 0);
-    assert!(outbox.take_due(10).is_empty());
+    let send = outbox.poll_uploads(0).pop().unwrap();
+    outbox.handle_outcome(&send.batch_id, status(503), 0);
+    assert!(outbox.poll_uploads(10).is_empty());
     outbox.make_everything_due();
-    assert_eq!(outbox.take_due(10).len(), 1);
+    assert_eq!(outbox.poll_uploads(10).len(), 1);
 }
 
 #[test]
@@ -460,7 +465,7 @@ fn a_replay_session_change_seals_the_old_sessions_events() {
     outbox.set_replay_session(ReplaySession { browser_session_id: "b".into(), started_at_ms: 2 });
     outbox.capture(Stream::Replay, "{}".into());
     outbox.seal_buffers();
-    let bodies: Vec<String> = outbox.take_due(0).into_iter().map(|s| s.body).collect();
+    let bodies: Vec<String> = outbox.poll_uploads(0).into_iter().map(|s| s.body).collect();
     assert_eq!(bodies.len(), 2);
     assert!(bodies[0].contains("\"browser_session_id\":\"a\""));
     assert!(bodies[1].contains("\"browser_session_id\":\"b\""));
@@ -470,13 +475,13 @@ fn a_replay_session_change_seals_the_old_sessions_events() {
 fn a_keepalive_answer_received_while_the_page_lives_is_applied() {
     let mut outbox = new_outbox(5);
     outbox.capture(Stream::Analytics, event(0));
-    let sends = outbox.plan_keepalive(0, 65_536);
+    let sends = outbox.poll_keepalive(0, 65_536);
     assert!(outbox.persisted().unwrap().contains(&sends[0].batch_id), "persisted until answered");
-    assert!(outbox.take_due(u64::MAX / 2).is_empty(), "not resent by this page meanwhile");
-    outbox.keepalive_answered(&sends[0].batch_id, status(503), 0);
-    let send = outbox.take_due(u64::MAX / 2).pop().unwrap();
+    assert!(outbox.poll_uploads(u64::MAX / 2).is_empty(), "not resent by this page meanwhile");
+    outbox.handle_keepalive_outcome(&sends[0].batch_id, status(503), 0);
+    let send = outbox.poll_uploads(u64::MAX / 2).pop().unwrap();
     assert_eq!(send.batch_id, sends[0].batch_id, "a failed keepalive is retried with its id");
-    outbox.complete(&send.batch_id, ok(), 0);
+    outbox.handle_outcome(&send.batch_id, ok(), 0);
     assert_eq!(outbox.stats().delivered_events, 1);
     assert!(outbox.persisted().is_none(), "acknowledged: nothing left to persist");
 }
@@ -490,9 +495,9 @@ fn batches_not_yet_claimed_by_a_send_stay_available_to_the_keepalive_planner() {
         outbox.capture(Stream::Analytics, event(i));
     }
     assert!(outbox.has_due(0));
-    let claimed = outbox.take_next_due(0).unwrap();
+    let claimed = outbox.poll_upload(0).unwrap();
     assert_eq!(body_events(&claimed.body).1, (0..10).collect::<Vec<_>>(), "the oldest batch first");
-    let sends = outbox.plan_keepalive(0, 64 * 1024);
+    let sends = outbox.poll_keepalive(0, 64 * 1024);
     assert_eq!(sends.len(), 3, "the three unclaimed batches leave with keepalive");
     assert!(outbox.persisted().unwrap().contains(&claimed.batch_id), "the claimed one is persisted");
 }
@@ -510,7 +515,7 @@ fn clear_starts_a_new_epoch_and_a_claimed_batch_of_the_old_one_is_not_current() 
         outbox.capture(Stream::Analytics, event(i));
     }
     // User A's batch is claimed; the session is being resolved when A signs out.
-    let a = outbox.take_next_due(0).unwrap();
+    let a = outbox.poll_upload(0).unwrap();
     assert!(outbox.is_current(a.epoch));
     outbox.clear();
     assert!(!outbox.is_current(a.epoch), "A's claimed batch must not leave after clearBuffer()");
@@ -518,11 +523,11 @@ fn clear_starts_a_new_epoch_and_a_claimed_batch_of_the_old_one_is_not_current() 
     for i in 10..12 {
         outbox.capture(Stream::Analytics, event(i));
     }
-    let b = outbox.take_next_due(0).unwrap();
+    let b = outbox.poll_upload(0).unwrap();
     assert!(outbox.is_current(b.epoch) && b.epoch != a.epoch);
     assert_eq!(body_events(&b.body).1, vec![10, 11]);
-    assert!(outbox.take_next_due(0).is_none(), "nothing of A's is left to send");
-    assert_eq!(outbox.complete(&a.batch_id, ok(), 0), Verdict::Unknown);
+    assert!(outbox.poll_upload(0).is_none(), "nothing of A's is left to send");
+    assert_eq!(outbox.handle_outcome(&a.batch_id, ok(), 0), Verdict::Unknown);
 }
 
 #[test]
@@ -531,7 +536,7 @@ fn clear_counts_replay_events_and_forgets_the_session_and_the_copies() {
     outbox.capture(Stream::Replay, replay_event(0, 10));
     outbox.capture(Stream::Replay, replay_event(1, 10));
     outbox.seal_buffers();
-    let copy = outbox.persisted_copy(Stream::Replay, 1 << 20);
+    let copy = outbox.poll_copy(Stream::Replay, 1 << 20);
     assert!(copy.is_some());
     outbox.handle_copy_write(Stream::Replay, true);
     assert!(outbox.has_copy(Stream::Replay));
@@ -544,27 +549,30 @@ fn clear_counts_replay_events_and_forgets_the_session_and_the_copies() {
 fn a_401_waits_for_another_session_or_the_longest_backoff_instead_of_looping() {
     let mut outbox = outbox_with_one_event();
     assert!(!outbox.handle_session(111));
-    let send = outbox.take_next_due(0).unwrap();
-    assert!(matches!(outbox.complete(&send.batch_id, status(401), 1_000), Verdict::Retry { at_ms: 61_000 }));
+    let send = outbox.poll_upload(0).unwrap();
+    assert!(matches!(
+        outbox.handle_outcome(&send.batch_id, status(401), 1_000),
+        Verdict::Retry { at_ms: 61_000 }
+    ));
     assert!(!outbox.has_due(60_999), "not retried with the rejected session");
     assert!(!outbox.handle_session(111), "the same session again: still waiting");
     assert!(!outbox.has_due(1_001));
     assert!(outbox.handle_session(222), "another session: due at once");
     assert!(outbox.has_due(1_001));
-    let again = outbox.take_next_due(1_001).unwrap();
+    let again = outbox.poll_upload(1_001).unwrap();
     assert_eq!(again.batch_id, send.batch_id);
 }
 
 #[test]
 fn a_batch_is_serialized_once_every_attempt_sends_the_same_bytes() {
     let mut outbox = outbox_with_one_event();
-    let first = outbox.take_next_due(5).unwrap();
-    outbox.complete(&first.batch_id, status(503), 5);
+    let first = outbox.poll_upload(5).unwrap();
+    outbox.handle_outcome(&first.batch_id, status(503), 5);
     outbox.make_everything_due();
-    let second = outbox.take_next_due(90_000).unwrap();
+    let second = outbox.poll_upload(90_000).unwrap();
     assert_eq!(first.body, second.body, "the body (and its gzip) is reused, sent_at_ms of the first attempt");
-    outbox.complete(&second.batch_id, Outcome::NetworkError, 90_000);
-    let keepalive = outbox.plan_keepalive(100_000, 65_536);
+    outbox.handle_outcome(&second.batch_id, Outcome::NetworkError, 90_000);
+    let keepalive = outbox.poll_keepalive(100_000, 65_536);
     assert_eq!(keepalive[0].body, first.body);
 }
 
@@ -589,7 +597,7 @@ fn the_replay_cap_drops_whole_recordings_before_the_newest_snapshot_and_never_th
     let stats = outbox.stats();
     assert_eq!(stats.dropped_replay_events, 100, "the old recording went first, whole");
     outbox.make_everything_due();
-    let first = outbox.take_next_due(0).expect("the new snapshot is kept");
+    let first = outbox.poll_upload(0).expect("the new snapshot is kept");
     assert!(first.body.contains(r#""timestamp":1000"#), "it starts with the newest Meta");
 }
 
@@ -601,7 +609,7 @@ fn the_byte_cap_drops_the_oldest_batches_counts_them_and_warns_once() {
     let in_flight = {
         outbox.capture(Stream::Analytics, event(0));
         outbox.seal_buffers();
-        outbox.take_next_due(0).unwrap()
+        outbox.poll_upload(0).unwrap()
     };
     for i in 1..2_000 {
         outbox.capture(Stream::Analytics, event(i));
@@ -621,12 +629,12 @@ fn the_byte_cap_drops_the_oldest_batches_counts_them_and_warns_once() {
     assert_eq!(stats.queued_events as u64 + stats.delivered_events + stats.dropped_events, 2_000);
     // The batch in flight was never dropped; the newest events are kept.
     assert_eq!(
-        outbox.complete(&in_flight.batch_id, ok(), 0),
+        outbox.handle_outcome(&in_flight.batch_id, ok(), 0),
         Verdict::Delivered { stream: Stream::Analytics, events: 1 }
     );
     outbox.make_everything_due();
     let kept: Vec<u64> = outbox
-        .take_due(0)
+        .poll_uploads(0)
         .iter()
         .filter(|s| s.stream == Stream::Analytics)
         .flat_map(|s| body_events(&s.body).1)
@@ -650,7 +658,7 @@ fn every_analytics_event_is_queued_delivered_or_dropped_whatever_happens() {
                     outbox.capture(Stream::Analytics, event(captured as usize));
                     captured += 1;
                 }
-                5 => in_flight.extend(outbox.take_due(now)),
+                5 => in_flight.extend(outbox.poll_uploads(now)),
                 6 => {
                     if !in_flight.is_empty() {
                         let send = in_flight.remove((lcg(&mut seed) as usize) % in_flight.len());
@@ -658,16 +666,16 @@ fn every_analytics_event_is_queued_delivered_or_dropped_whatever_happens() {
                             [ok(), status(503), status(401), status(400), status(413), Outcome::NetworkError]
                                 [(lcg(&mut seed) % 6) as usize]
                                 .clone();
-                        outbox.complete(&send.batch_id, outcome, now);
+                        outbox.handle_outcome(&send.batch_id, outcome, now);
                     }
                 }
                 7 => {
                     outbox.handle_session(lcg(&mut seed) % 3);
                 }
                 8 => {
-                    for send in outbox.plan_keepalive(now, 65_536) {
+                    for send in outbox.poll_keepalive(now, 65_536) {
                         let outcome = [ok(), status(503)][(lcg(&mut seed) % 2) as usize].clone();
-                        outbox.keepalive_answered(&send.batch_id, outcome, now);
+                        outbox.handle_keepalive_outcome(&send.batch_id, outcome, now);
                     }
                 }
                 _ => {
@@ -700,18 +708,18 @@ fn replay_data_goes_first_when_storage_is_short_and_is_counted() {
         outbox.seal_buffers();
     }
     // A replay budget for about two batches: the oldest fit, the rest are dropped.
-    let copy = outbox.persisted_copy(Stream::Replay, 11_000).unwrap();
+    let copy = outbox.poll_copy(Stream::Replay, 11_000).unwrap();
     outbox.handle_copy_write(Stream::Replay, true);
     assert_eq!(copy.matches("\nB\t").count(), 2);
     assert_eq!(outbox.stats().dropped_replay_events, 3);
     assert_eq!(outbox.poll_warning(), Some(Warning::ReplayNotPersisted { events: 3 }));
     // The replay write then fails (quota): those are dropped too, counted.
-    let _ = outbox.persisted_copy(Stream::Replay, 11_000);
+    let _ = outbox.poll_copy(Stream::Replay, 11_000);
     outbox.handle_copy_write(Stream::Replay, false);
     assert_eq!(outbox.stats().dropped_replay_events, 5);
     // A failed analytics write keeps every event in memory, and the page does not
     // mistake the missing copy for an adoption by another page.
-    let _ = outbox.persisted_copy(Stream::Analytics, 1 << 20).unwrap();
+    let _ = outbox.poll_copy(Stream::Analytics, 1 << 20).unwrap();
     outbox.handle_copy_write(Stream::Analytics, false);
     assert!(!outbox.has_copy(Stream::Analytics));
     outbox.handle_copy_taken(Stream::Analytics);
@@ -724,16 +732,16 @@ fn a_copy_adopted_by_another_page_is_forgotten_here() {
     for i in 0..10 {
         outbox.capture(Stream::Analytics, event(i));
     }
-    let claimed = outbox.take_next_due(0).unwrap();
-    let copy = outbox.persisted_copy(Stream::Analytics, 1 << 20).unwrap();
+    let claimed = outbox.poll_upload(0).unwrap();
+    let copy = outbox.poll_copy(Stream::Analytics, 1 << 20).unwrap();
     outbox.handle_copy_write(Stream::Analytics, true);
     let mut other = outbox_adopting(Some(&copy));
     other.make_everything_due();
-    assert_eq!(other.take_due(0).len(), 2);
+    assert_eq!(other.poll_uploads(0).len(), 2);
     outbox.handle_copy_taken(Stream::Analytics);
     assert_eq!(outbox.stats().queued_events, 5, "only the batch this page is sending stays");
     assert_eq!(
-        outbox.complete(&claimed.batch_id, ok(), 0),
+        outbox.handle_outcome(&claimed.batch_id, ok(), 0),
         Verdict::Delivered { stream: Stream::Analytics, events: 5 }
     );
 }
@@ -744,15 +752,34 @@ fn keepalive_bytes_in_flight_are_counted_across_unloads_until_answered() {
     for i in 0..300 {
         outbox.capture(Stream::Analytics, event(i));
     }
-    let first = outbox.plan_keepalive(0, 8_000);
+    let first = outbox.poll_keepalive(0, 8_000);
     let first_bytes: usize = first.iter().map(|s| s.body.len()).sum();
     assert_eq!(outbox.keepalive_in_flight(), first_bytes);
     for i in 300..600 {
         outbox.capture(Stream::Analytics, event(i));
     }
-    let second = outbox.plan_keepalive(0, 8_000);
+    let second = outbox.poll_keepalive(0, 8_000);
     let second_bytes: usize = second.iter().map(|s| s.body.len()).sum();
     assert!(first_bytes + second_bytes <= 8_000);
-    outbox.keepalive_answered(&first[0].batch_id, ok(), 0);
+    outbox.handle_keepalive_outcome(&first[0].batch_id, ok(), 0);
     assert_eq!(outbox.keepalive_in_flight(), second_bytes);
+}
+
+#[test]
+fn pages_seeded_apart_retry_apart_with_their_own_ids() {
+    // Two pages failing at the same moment must not come back in lockstep, and their
+    // batches must not share ids (a server deduplicates by `batch_id`).
+    let mut waits = Vec::new();
+    let mut ids = Vec::new();
+    for seed in [*b"page-one........", *b"page-two........"] {
+        let mut outbox =
+            Outbox::new("seg".into(), 1, Backoff::for_uploads(1_000, 60_000), Random::from_seed(seed));
+        outbox.capture(Stream::Analytics, event(0));
+        let send = outbox.poll_uploads(0).pop().unwrap();
+        ids.push(send.batch_id.clone());
+        outbox.handle_outcome(&send.batch_id, Outcome::NetworkError, 0);
+        waits.push(outbox.poll_timeout().unwrap());
+    }
+    assert_ne!(waits[0], waits[1], "jitter differs between pages");
+    assert_ne!(ids[0], ids[1]);
 }

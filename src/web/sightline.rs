@@ -12,6 +12,7 @@ use crate::core::backoff::Backoff;
 use crate::core::batch::Stream;
 use crate::core::config::Config;
 use crate::core::consent::Consent;
+use crate::core::ids::Random;
 use crate::core::outbox::Outbox;
 use crate::core::replay::controls::ReplayState;
 use crate::web::autocapture::{event_json, Autocapture};
@@ -81,8 +82,8 @@ impl Sightline {
         };
         let backoff =
             Backoff::for_uploads(config.upload.retry_initial_delay_ms, config.upload.retry_max_delay_ms);
-        let outbox =
-            Outbox::new(new_uuid(), config.analytics.max_events_per_batch, backoff, Box::new(random_bytes));
+        let random = Random::from_seed(random_bytes());
+        let outbox = Outbox::new(new_uuid(), config.analytics.max_events_per_batch, backoff, random);
         let uploader = Uploader::new(outbox, endpoint, session.clone());
         uploader.set_max_queued_bytes(Stream::Analytics, config.analytics.max_queued_bytes);
         uploader.set_max_queued_bytes(Stream::Replay, config.replays.max_queued_bytes);

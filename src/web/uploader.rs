@@ -344,9 +344,9 @@ impl Uploader {
                             error.describe()
                         ));
                     }
-                    let due = inner.outbox.borrow_mut().take_due(now_ms());
+                    let due = inner.outbox.borrow_mut().poll_uploads(now_ms());
                     for send in due {
-                        let _ = inner.outbox.borrow_mut().complete(
+                        let _ = inner.outbox.borrow_mut().handle_outcome(
                             &send.batch_id,
                             Outcome::SessionUnavailable,
                             now_ms(),
@@ -363,11 +363,11 @@ impl Uploader {
             // can still hand the others to keepalive. Analytics batches go a few at a time
             // (their order does not matter: every event has its own time); replay batches
             // one by one, in order.
-            let first = inner.outbox.borrow_mut().take_next_due(now_ms());
+            let first = inner.outbox.borrow_mut().poll_upload(now_ms());
             let Some(first) = first else { continue };
             let mut sends = vec![first];
             while sends[0].stream == Stream::Analytics && sends.len() < MAX_PARALLEL_ANALYTICS_SENDS {
-                let next = inner.outbox.borrow_mut().take_next_due_of(now_ms(), Some(Stream::Analytics));
+                let next = inner.outbox.borrow_mut().poll_upload_of(now_ms(), Some(Stream::Analytics));
                 let Some(next) = next else { break };
                 sends.push(next);
             }
@@ -376,7 +376,8 @@ impl Uploader {
                 let (this, session) = (self.clone(), session.clone());
                 requests.push(&promise(async move {
                     let outcome = this.post(&send, session.as_ref()).await;
-                    let verdict = this.inner.outbox.borrow_mut().complete(&send.batch_id, outcome, now_ms());
+                    let verdict =
+                        this.inner.outbox.borrow_mut().handle_outcome(&send.batch_id, outcome, now_ms());
                     this.settled(&send.batch_id, &verdict);
                     Ok(JsValue::UNDEFINED)
                 }));
@@ -446,7 +447,7 @@ impl Uploader {
             self.inner.retry_timer.borrow_mut().take();
             return;
         }
-        let next = self.inner.outbox.borrow().next_wakeup_ms();
+        let next = self.inner.outbox.borrow().poll_timeout();
         let timer = next.map(|at| {
             let delay = at.saturating_sub(now_ms()).min(i32::MAX as u64) as u32;
             let this = self.clone();
@@ -484,7 +485,7 @@ impl Uploader {
         let inner = &self.inner;
         let session = inner.session.last();
         let sends = match &session {
-            Some(_) => inner.outbox.borrow_mut().plan_keepalive(now_ms(), KEEPALIVE_BUDGET_BYTES),
+            Some(_) => inner.outbox.borrow_mut().poll_keepalive(now_ms(), KEEPALIVE_BUDGET_BYTES),
             None => {
                 inner.outbox.borrow_mut().seal_buffers();
                 Vec::new()
@@ -500,10 +501,13 @@ impl Uploader {
                     Some(promise) => response_outcome(promise).await,
                     None => Outcome::NetworkError,
                 };
-                let verdict =
-                    this.inner.outbox.borrow_mut().keepalive_answered(&send.batch_id, outcome, now_ms());
+                let verdict = this.inner.outbox.borrow_mut().handle_keepalive_outcome(
+                    &send.batch_id,
+                    outcome,
+                    now_ms(),
+                );
                 if verdict == Verdict::Unknown {
-                    this.inner.outbox.borrow_mut().keepalive_released(bytes);
+                    this.inner.outbox.borrow_mut().handle_keepalive_released(bytes);
                 }
                 this.settled(&send.batch_id, &verdict);
                 this.after_change();
@@ -535,7 +539,7 @@ impl Uploader {
             [(Stream::Analytics, ANALYTICS_STORAGE_BYTES), (Stream::Replay, REPLAY_STORAGE_BYTES)]
         {
             let key = self.key(stream);
-            let text = self.inner.outbox.borrow_mut().persisted_copy(stream, budget);
+            let text = self.inner.outbox.borrow_mut().poll_copy(stream, budget);
             let Some(text) = text else {
                 storage::remove(&key);
                 self.inner.outbox.borrow_mut().handle_copy_write(stream, true);
