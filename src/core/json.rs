@@ -34,6 +34,104 @@ pub fn cut(s: &str, from: usize, to: usize) -> &str {
     s.get(from..to).unwrap_or("")
 }
 
+/// Writes a JSON object field by field, optionally continuing an existing one.
+#[must_use = "`finish` gives the object"]
+pub struct ObjectWriter {
+    out: String,
+    empty: bool,
+}
+
+impl Default for ObjectWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObjectWriter {
+    /// Continues `object` (a compact JSON object, as `JSON.stringify` and this writer
+    /// write them) with more fields; anything else starts a new object.
+    pub fn extending(object: &str) -> Self {
+        match object.strip_prefix('{').and_then(|o| o.strip_suffix('}')) {
+            Some(fields) => {
+                let mut out = String::with_capacity(object.len() + 64);
+                out.push('{');
+                out.push_str(fields);
+                Self { out, empty: fields.is_empty() }
+            }
+            None => Self { out: "{".into(), empty: true },
+        }
+    }
+    pub fn new() -> Self {
+        Self { out: "{".into(), empty: true }
+    }
+    pub fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        push_str_literal(&mut self.out, key);
+        self.out.push(':');
+    }
+    /// A value already written as JSON.
+    pub fn raw(&mut self, key: &str, json: &str) {
+        self.key(key);
+        self.out.push_str(json);
+    }
+    pub fn string(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_str_literal(&mut self.out, value);
+    }
+    pub fn uint(&mut self, key: &str, value: u64) {
+        self.key(key);
+        push_u64(&mut self.out, value);
+    }
+    /// A non-negative number rounded to `places` decimals (no float formatting code).
+    pub fn decimal(&mut self, key: &str, value: f64, places: u32) {
+        self.key(key);
+        let scale = 10u64.pow(places);
+        let scaled = (value.max(0.0) * scale as f64 + 0.5) as u64;
+        push_u64(&mut self.out, scaled / scale);
+        let mut fraction = scaled % scale;
+        if fraction > 0 {
+            self.out.push('.');
+            let mut digits = places;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                digits -= 1;
+            }
+            let text = {
+                let mut t = String::new();
+                push_u64(&mut t, fraction);
+                t
+            };
+            for _ in text.len() as u32..digits {
+                self.out.push('0');
+            }
+            self.out.push_str(&text);
+        }
+    }
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+/// Places the commas between the items of a JSON array or object being written: call
+/// `next` before writing each item.
+#[derive(Default)]
+pub struct Commas {
+    written: bool,
+}
+
+impl Commas {
+    pub fn next(&mut self, out: &mut String) {
+        if self.written {
+            out.push(',');
+        }
+        self.written = true;
+    }
+}
+
 /// Appends `value` in decimal, as `write!(out, "{value}")` would, without pulling
 /// core::fmt's integer formatting into the bundle.
 pub fn push_u64(out: &mut String, value: u64) {
@@ -194,5 +292,42 @@ mod tests {
             push_i64(&mut out, v);
             assert_eq!(out, v.to_string());
         }
+    }
+
+    #[test]
+    fn object_writer_places_commas_and_continues_objects() {
+        let mut w = ObjectWriter::new();
+        w.string("a\"", "x");
+        w.uint("n", 7);
+        w.raw("r", "[1,2]");
+        w.decimal("d", 0.1234, 3);
+        w.decimal("whole", 2.0, 3);
+        w.decimal("small", 0.005, 3);
+        let object = w.finish();
+        assert_eq!(object, r#"{"a\"":"x","n":7,"r":[1,2],"d":0.123,"whole":2,"small":0.005}"#);
+        let value: serde_json::Value = serde_json::from_str(&object).unwrap();
+        assert_eq!(value["d"], 0.123);
+        // Continuing: an object keeps its fields, an empty one gets no leading comma,
+        // anything else starts over.
+        for (start, expected) in
+            [(r#"{"x":1}"#, r#"{"x":1,"y":2}"#), ("{}", r#"{"y":2}"#), ("[1]", r#"{"y":2}"#)]
+        {
+            let mut w = ObjectWriter::extending(start);
+            w.uint("y", 2);
+            assert_eq!(w.finish(), expected, "from {start}");
+        }
+        assert_eq!(ObjectWriter::new().finish(), "{}");
+    }
+
+    #[test]
+    fn commas_go_between_items_only() {
+        let mut out = String::from("[");
+        let mut commas = Commas::default();
+        for item in ["1", "2", "3"] {
+            commas.next(&mut out);
+            out.push_str(item);
+        }
+        out.push(']');
+        assert_eq!(out, "[1,2,3]");
     }
 }

@@ -9,7 +9,7 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::core::json::{push_str_literal, push_u64};
+use crate::core::json::{push_str_literal, push_u64, ObjectWriter};
 use crate::core::replay::privacy::click_text;
 use crate::web::listener::Listener;
 use crate::web::privacy::Privacy;
@@ -66,42 +66,19 @@ pub fn event_json(event_type: &str, at_ms: u64, data_json: &str) -> String {
     out
 }
 
-/// Writes a small JSON object field by field.
-struct ObjectWriter(String);
-
-impl ObjectWriter {
-    fn new() -> Self {
-        Self(String::from("{"))
-    }
-    fn key(&mut self, key: &str) {
-        if self.0.len() > 1 {
-            self.0.push(',');
-        }
-        push_str_literal(&mut self.0, key);
-        self.0.push(':');
-    }
-    fn string(&mut self, key: &str, value: &str) {
-        self.key(key);
-        push_str_literal(&mut self.0, value);
-    }
-    fn number(&mut self, key: &str, value: f64) {
-        self.key(key);
-        if value.is_finite() {
-            self.0.push_str(&js_number(value));
-        } else {
-            self.0.push_str("null");
-        }
-    }
-    fn finish(mut self) -> String {
-        self.0.push('}');
-        self.0
+/// A finite number as JS writes it, else `null`.
+fn number_json(value: f64) -> String {
+    if value.is_finite() {
+        js_number(value)
+    } else {
+        "null".into()
     }
 }
 
 fn viewport(writer: &mut ObjectWriter, window: &web_sys::Window) {
     let number = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-    writer.number("viewport_width", number(window.inner_width()));
-    writer.number("viewport_height", number(window.inner_height()));
+    writer.raw("viewport_width", &number_json(number(window.inner_width())));
+    writer.raw("viewport_height", &number_json(number(window.inner_height())));
 }
 
 struct PageViews {
@@ -139,8 +116,8 @@ impl PageViews {
         data.string("entry_type", entry_type);
         viewport(&mut data, &window);
         let screen = window.screen().ok();
-        data.number("screen_width", screen.as_ref().and_then(|s| s.width().ok()).unwrap_or(0) as f64);
-        data.number("screen_height", screen.as_ref().and_then(|s| s.height().ok()).unwrap_or(0) as f64);
+        data.uint("screen_width", screen.as_ref().and_then(|s| s.width().ok()).unwrap_or(0).max(0) as u64);
+        data.uint("screen_height", screen.as_ref().and_then(|s| s.height().ok()).unwrap_or(0).max(0) as u64);
         // The previous view's `$page-leave` goes before this `$page-view`.
         if let Some(hook) = &self.hook {
             hook(&url, &location.pathname().unwrap_or_default(), true);

@@ -19,7 +19,7 @@ pub mod page_leave;
 pub mod rage;
 pub mod vitals;
 
-use crate::core::json::{push_str_literal, push_u64};
+use crate::core::json::ObjectWriter;
 use dead_click::{ClickFacts, DeadClick, DeadClicks};
 use exceptions::{ExceptionEvent, ExceptionInfo, Exceptions};
 use page_leave::{PageLeave, PageViews};
@@ -143,73 +143,6 @@ impl<C> Signal<C> {
             }
         }
         w.finish()
-    }
-}
-
-/// Writes a JSON object field by field, optionally continuing an existing one.
-struct ObjectWriter {
-    out: String,
-    empty: bool,
-}
-
-impl ObjectWriter {
-    /// Continues `object` (a compact JSON object, as `JSON.stringify` and this writer
-    /// write them) with more fields; anything else starts a new object.
-    fn extending(object: &str) -> Self {
-        match object.strip_prefix('{').and_then(|o| o.strip_suffix('}')) {
-            Some(fields) => {
-                let mut out = String::with_capacity(object.len() + 64);
-                out.push('{');
-                out.push_str(fields);
-                Self { out, empty: fields.is_empty() }
-            }
-            None => Self { out: "{".into(), empty: true },
-        }
-    }
-    fn key(&mut self, key: &str) {
-        if !self.empty {
-            self.out.push(',');
-        }
-        self.empty = false;
-        push_str_literal(&mut self.out, key);
-        self.out.push(':');
-    }
-    fn string(&mut self, key: &str, value: &str) {
-        self.key(key);
-        push_str_literal(&mut self.out, value);
-    }
-    fn uint(&mut self, key: &str, value: u64) {
-        self.key(key);
-        push_u64(&mut self.out, value);
-    }
-    /// A non-negative number rounded to `places` decimals (no float formatting code).
-    fn decimal(&mut self, key: &str, value: f64, places: u32) {
-        self.key(key);
-        let scale = 10u64.pow(places);
-        let scaled = (value.max(0.0) * scale as f64 + 0.5) as u64;
-        push_u64(&mut self.out, scaled / scale);
-        let mut fraction = scaled % scale;
-        if fraction > 0 {
-            self.out.push('.');
-            let mut digits = places;
-            while fraction % 10 == 0 {
-                fraction /= 10;
-                digits -= 1;
-            }
-            let text = {
-                let mut t = String::new();
-                push_u64(&mut t, fraction);
-                t
-            };
-            for _ in text.len() as u32..digits {
-                self.out.push('0');
-            }
-            self.out.push_str(&text);
-        }
-    }
-    fn finish(mut self) -> String {
-        self.out.push('}');
-        self.out
     }
 }
 
