@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use super::idhash::{IdMap, IdSet};
 
 use super::node::push_str_literal;
-use crate::core::json::push_u64;
+use crate::core::json::{push_u64, Commas, ObjectWriter};
 
 /// A node of the batch, as the shell numbers them (stable within one batch).
 pub type Handle = u32;
@@ -257,197 +257,318 @@ fn diff_with(
 ) -> Option<String> {
     // Something is owed since the last event: records are read against what the
     // player has (see the module's comment).
-    let owing_before = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
-    let mut first_met = FirstMet::default();
-    if owing_before {
-        for record in records {
-            if let Record::ChildList { target, added, removed } = record {
-                for &node in removed {
-                    first_met.entry(node).or_insert(*target as usize);
-                }
-                for &node in added {
-                    first_met.entry(node).or_insert(ADDED_FIRST);
-                }
-            }
-        }
-    }
-    let mut roots: Vec<Handle> = Vec::new();
-    let mut root_set: IdSet<Handle> = IdSet::default();
-    let mut removed_ids: IdSet<u32> = removes.iter().map(|&(_, id)| id).collect();
-    let mut removes = removes;
-    let mut texts: Vec<Handle> = Vec::new();
-    let mut text_set: IdSet<Handle> = IdSet::default();
-    let mut attributes: Vec<(Handle, Vec<String>)> = Vec::new();
-    let mut attribute_index: IdMap<Handle, usize> = IdMap::default();
-
-    for record in records {
-        match record {
-            Record::CharacterData { target } => {
-                if text_set.insert(*target) {
-                    texts.push(*target);
-                }
-            }
-            Record::Attribute { target, name } => {
-                let index = *attribute_index.entry(*target).or_insert_with(|| {
-                    attributes.push((*target, Vec::new()));
-                    attributes.len() - 1
-                });
-                let names = &mut attributes[index].1;
-                if !names.contains(name) {
-                    names.push(name.clone());
-                }
-            }
-            Record::ChildList { target, added, removed } => {
-                for node in removed {
-                    // Only nodes the player knows need removing; the first removal is
-                    // from the parent the player has them under (later ones are moves
-                    // inside this batch).
-                    let Some(id) = dom.id_of(*node) else { continue };
-                    let Some(parent_id) = dom.id_of(*target) else { continue };
-                    if removed_ids.contains(&id) {
-                        continue;
-                    }
-                    if let Some(slices) = budget.slices.as_ref().filter(|_| owing_before) {
-                        let first_from_here = first_met.get(node) == Some(&(*target as usize));
-                        if !first_from_here || owed_path(dom, slices.owed, *target, false, Some(&first_met)) {
-                            continue; // not in the player
-                        }
-                    }
-                    removed_ids.insert(id);
-                    removes.push((parent_id, id));
-                }
-                for node in added {
-                    if root_set.insert(*node) {
-                        roots.push(*node);
-                    }
-                }
-            }
-        }
-    }
-
-    // Serialize every connected added subtree once (ids in pre-order).
-    let mut json = String::new();
-    let mut nodes: Vec<Added> = Vec::new();
-    let mut tops: Vec<usize> = Vec::new();
-    let mut added_ids: IdSet<u32> = IdSet::default();
-    // Roots under one parent come together (a burst, owed children): its checks once.
-    let mut checked: Option<(Handle, Option<u32>)> = None;
-    for &root in &roots {
-        if !dom.is_connected(root) {
-            continue;
-        }
-        let Some(parent) = dom.parent_of(root) else { continue };
-        let parent_id = match checked {
-            Some((p, verdict)) if p == parent => verdict,
-            _ => {
-                let verdict = adds_go_under(dom, parent, &root_set, &budget);
-                checked = Some((parent, verdict));
-                verdict
-            }
-        };
-        let Some(parent_id) = parent_id else { continue };
-        if let Some(index) =
-            serialize_subtree(dom, root, parent_id, &mut json, &mut nodes, &mut added_ids, &mut budget)
-        {
-            tops.push(index);
-        }
-    }
-
+    let owed_before = budget.slices.as_ref().map(|s| &*s.owed).filter(|owed| !owed.is_empty());
+    let first_met = owed_before.map(|_| first_met(records));
+    let named = Named::collect(records, removes, dom, owed_before.zip(first_met.as_ref()));
+    let adds = Adds::serialize(&named.roots, &named.root_set, dom, &mut budget);
     // Texts and attributes are applied after the adds: what is owed by then is not in
     // the player (an old node moved into a part just deferred, too).
-    let owing_after = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
-    let mut out = String::with_capacity(json.len() + nodes.len() * 40 + 64);
+    let texts = text_items(&named, &adds.ids, dom, &budget);
+    let attributes = attribute_items(&named, &adds.ids, dom, &budget);
+    if texts.is_empty() && attributes.is_empty() && named.removes.is_empty() && adds.nodes.is_empty() {
+        return None;
+    }
+
+    let mut out =
+        String::with_capacity(adds.json.len() + adds.nodes.len() * 40 + texts.len() + attributes.len() + 64);
     out.push_str("{\"source\":0,\"texts\":[");
-    let mut first = true;
-    for &node in &texts {
-        let Some(id) = dom.id_of(node) else { continue };
-        if added_ids.contains(&id) || removed_ids.contains(&id) || !dom.is_connected(node) {
-            continue;
-        }
-        if owing_after && in_owed(dom, &budget, node) {
-            continue;
-        }
-        let Some(value) = dom.text_value(node) else { continue };
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        out.push_str("{\"id\":");
-        push_u64(&mut out, id.into());
-        out.push_str(",\"value\":");
-        push_str_literal(&mut out, &value);
-        out.push('}');
-    }
-    let texts_empty = first;
-
+    out.push_str(&texts);
     out.push_str("],\"attributes\":[");
-    let mut first = true;
-    for (node, names) in &attributes {
-        let Some(id) = dom.id_of(*node) else { continue };
-        if added_ids.contains(&id)
-            || removed_ids.contains(&id)
-            || !dom.is_connected(*node)
-            || dom.is_blocked(*node)
-            || (owing_after && in_owed(dom, &budget, *node))
-        {
-            continue;
-        }
-        let mut entry = String::new();
-        for name in names {
-            let change = dom.attribute_change(*node, name);
-            if change == AttributeChange::Skip {
-                continue;
-            }
-            if !entry.is_empty() {
-                entry.push(',');
-            }
-            push_str_literal(&mut entry, name);
-            match change {
-                AttributeChange::Value(v) => {
-                    entry.push(':');
-                    push_str_literal(&mut entry, &v);
-                }
-                _ => entry.push_str(":null"),
-            }
-        }
-        if entry.is_empty() {
-            continue;
-        }
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        out.push_str("{\"id\":");
-        push_u64(&mut out, id.into());
-        out.push_str(",\"attributes\":{");
-        out.push_str(&entry);
-        out.push_str("}}");
-    }
-    let attributes_empty = first;
-
+    out.push_str(&attributes);
     out.push_str("],\"removes\":[");
-    for (i, (parent_id, id)) in removes.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    let mut commas = Commas::default();
+    for (parent_id, id) in &named.removes {
+        commas.next(&mut out);
         out.push_str("{\"parentId\":");
         push_u64(&mut out, (*parent_id).into());
         out.push_str(",\"id\":");
         push_u64(&mut out, (*id).into());
         out.push('}');
     }
-
     out.push_str("],\"adds\":[");
-    let mut first = true;
-    for &top in tops.iter().rev() {
-        write_adds(dom, top, &nodes, &json, &mut out, &mut first);
-    }
+    adds.write(dom, &mut out);
     out.push_str("]}");
-
-    if texts_empty && attributes_empty && removes.is_empty() && nodes.is_empty() {
-        return None;
-    }
     Some(out)
+}
+
+/// How each node was first met in the batch's child-list records (see `FirstMet`).
+fn first_met(records: &[Record]) -> FirstMet {
+    let mut first_met = FirstMet::default();
+    for record in records {
+        if let Record::ChildList { target, added, removed } = record {
+            for &node in removed {
+                first_met.entry(node).or_insert(*target as usize);
+            }
+            for &node in added {
+                first_met.entry(node).or_insert(ADDED_FIRST);
+            }
+        }
+    }
+    first_met
+}
+
+/// What one batch's records name, each once, in the order first named.
+#[derive(Default)]
+struct Named {
+    /// Added nodes, as the records give them (connected or not, recorded or not).
+    roots: Vec<Handle>,
+    root_set: IdSet<Handle>,
+    /// `(parent id, id)` of the removed nodes the player has.
+    removes: Vec<(u32, u32)>,
+    removed_ids: IdSet<u32>,
+    texts: Vec<Handle>,
+    /// Per element, the names of its changed attributes.
+    attributes: Vec<(Handle, Vec<String>)>,
+}
+
+impl Named {
+    /// `owing`: what is owed before this batch, and how its nodes were first met; a
+    /// removal then counts only when the node was in the player.
+    fn collect(
+        records: &[Record],
+        removes: Vec<(u32, u32)>,
+        dom: &mut dyn MutationDom,
+        owing: Option<(&Deferred, &FirstMet)>,
+    ) -> Self {
+        let removed_ids = removes.iter().map(|&(_, id)| id).collect();
+        let mut named = Named { removes, removed_ids, ..Named::default() };
+        let mut text_set: IdSet<Handle> = IdSet::default();
+        let mut attribute_index: IdMap<Handle, usize> = IdMap::default();
+        for record in records {
+            match record {
+                Record::CharacterData { target } => {
+                    if text_set.insert(*target) {
+                        named.texts.push(*target);
+                    }
+                }
+                Record::Attribute { target, name } => {
+                    let attributes = &mut named.attributes;
+                    let index = *attribute_index.entry(*target).or_insert_with(|| {
+                        attributes.push((*target, Vec::new()));
+                        attributes.len() - 1
+                    });
+                    let names = &mut attributes[index].1;
+                    if !names.contains(name) {
+                        names.push(name.clone());
+                    }
+                }
+                Record::ChildList { target, added, removed } => {
+                    for node in removed {
+                        // Only nodes the player knows need removing; the first removal is
+                        // from the parent the player has them under (later ones are moves
+                        // inside this batch).
+                        let Some(id) = dom.id_of(*node) else { continue };
+                        let Some(parent_id) = dom.id_of(*target) else { continue };
+                        if named.removed_ids.contains(&id) {
+                            continue;
+                        }
+                        if let Some((owed, first_met)) = owing {
+                            let first_from_here = first_met.get(node) == Some(&(*target as usize));
+                            if !first_from_here || owed_path(dom, owed, *target, false, Some(first_met)) {
+                                continue; // not in the player
+                            }
+                        }
+                        named.removed_ids.insert(id);
+                        named.removes.push((parent_id, id));
+                    }
+                    for node in added {
+                        if named.root_set.insert(*node) {
+                            named.roots.push(*node);
+                        }
+                    }
+                }
+            }
+        }
+        named
+    }
+}
+
+/// Whether a text or attribute change of `node` (id `id`) is one the player needs: not
+/// of a node added or removed in the batch (the add carries its state), one out of the
+/// document or one inside a container that owes its children.
+fn changed_in_player(
+    dom: &mut dyn MutationDom,
+    budget: &Budget,
+    added_ids: &IdSet<u32>,
+    removed_ids: &IdSet<u32>,
+    node: Handle,
+    id: u32,
+) -> bool {
+    if added_ids.contains(&id) || removed_ids.contains(&id) || !dom.is_connected(node) {
+        return false;
+    }
+    let owing = budget.slices.as_ref().is_some_and(|s| !s.owed.is_empty());
+    !(owing && in_owed(dom, budget, node))
+}
+
+/// The items of the `texts` array: each changed text the player needs.
+fn text_items(named: &Named, added_ids: &IdSet<u32>, dom: &mut dyn MutationDom, budget: &Budget) -> String {
+    let mut out = String::new();
+    let mut commas = Commas::default();
+    for &node in &named.texts {
+        let Some(id) = dom.id_of(node) else { continue };
+        if !changed_in_player(dom, budget, added_ids, &named.removed_ids, node, id) {
+            continue;
+        }
+        let Some(value) = dom.text_value(node) else { continue };
+        commas.next(&mut out);
+        out.push_str("{\"id\":");
+        push_u64(&mut out, id.into());
+        out.push_str(",\"value\":");
+        push_str_literal(&mut out, &value);
+        out.push('}');
+    }
+    out
+}
+
+/// The items of the `attributes` array: each element whose recorded attributes changed,
+/// when the player needs it.
+fn attribute_items(
+    named: &Named,
+    added_ids: &IdSet<u32>,
+    dom: &mut dyn MutationDom,
+    budget: &Budget,
+) -> String {
+    let mut out = String::new();
+    let mut commas = Commas::default();
+    for (node, names) in &named.attributes {
+        let Some(id) = dom.id_of(*node) else { continue };
+        if !changed_in_player(dom, budget, added_ids, &named.removed_ids, *node, id) || dom.is_blocked(*node)
+        {
+            continue;
+        }
+        let mut entry = ObjectWriter::new();
+        let mut changed = false;
+        for name in names {
+            match dom.attribute_change(*node, name) {
+                AttributeChange::Skip => continue,
+                AttributeChange::Value(v) => entry.string(name, &v),
+                AttributeChange::Removed => entry.raw(name, "null"),
+            }
+            changed = true;
+        }
+        if changed {
+            commas.next(&mut out);
+            out.push_str("{\"id\":");
+            push_u64(&mut out, id.into());
+            out.push_str(",\"attributes\":");
+            out.push_str(&entry.finish());
+            out.push('}');
+        }
+    }
+    out
+}
+
+/// The batch's added subtrees, each serialized once (ids in pre-order).
+#[derive(Default)]
+struct Adds {
+    /// Every added node's JSON, without children, back to back.
+    json: String,
+    nodes: Vec<Added>,
+    /// The subtrees' roots (indexes into `nodes`).
+    tops: Vec<usize>,
+    ids: IdSet<u32>,
+}
+
+impl Adds {
+    fn serialize(
+        roots: &[Handle],
+        root_set: &IdSet<Handle>,
+        dom: &mut dyn MutationDom,
+        budget: &mut Budget,
+    ) -> Self {
+        let mut adds = Adds::default();
+        // Roots under one parent come together (a burst, owed children): its checks once.
+        let mut checked: Option<(Handle, Option<u32>)> = None;
+        for &root in roots {
+            if !dom.is_connected(root) {
+                continue;
+            }
+            let Some(parent) = dom.parent_of(root) else { continue };
+            let parent_id = match checked {
+                Some((p, verdict)) if p == parent => verdict,
+                _ => {
+                    let verdict = adds_go_under(dom, parent, root_set, budget);
+                    checked = Some((parent, verdict));
+                    verdict
+                }
+            };
+            let Some(parent_id) = parent_id else { continue };
+            if let Some(index) = adds.serialize_subtree(dom, root, parent_id, budget) {
+                adds.tops.push(index);
+            }
+        }
+        adds
+    }
+
+    fn serialize_subtree(
+        &mut self,
+        dom: &mut dyn MutationDom,
+        node: Handle,
+        parent_id: u32,
+        budget: &mut Budget,
+    ) -> Option<usize> {
+        let start = self.json.len();
+        let id = dom.serialize_shallow(node, &mut self.json)?;
+        if !self.ids.insert(id) {
+            self.json.truncate(start); // already recorded in this batch
+            return None;
+        }
+        let index = self.nodes.len();
+        self.nodes.push(Added {
+            parent_id,
+            handle: node,
+            json: start..self.json.len(),
+            children: Vec::new(),
+        });
+        if budget.spent() {
+            if let Some(slices) = budget.slices.as_mut() {
+                if dom.may_have_children(node) && slices.owed.defer(id) {
+                    dom.hold(node, id);
+                }
+            }
+            return Some(index);
+        }
+        if budget.owes(id) {
+            // An owing container added again, whole this time.
+            if let Some(slices) = budget.slices.as_mut() {
+                slices.owed.settle(id);
+            }
+        }
+        for child in dom.recorded_children_of(node) {
+            if let Some(child_index) = self.serialize_subtree(dom, child, id, budget) {
+                self.nodes[index].children.push(child_index);
+            }
+        }
+        Some(index)
+    }
+
+    /// The items of the `adds` array: parents first and later siblings before earlier
+    /// ones, so that each `parentId` and `nextId` exists when the player reaches it.
+    fn write(&self, dom: &mut dyn MutationDom, out: &mut String) {
+        let mut commas = Commas::default();
+        for &top in self.tops.iter().rev() {
+            self.write_subtree(dom, top, out, &mut commas);
+        }
+    }
+
+    fn write_subtree(&self, dom: &mut dyn MutationDom, index: usize, out: &mut String, commas: &mut Commas) {
+        let node = &self.nodes[index];
+        commas.next(out);
+        out.push_str("{\"parentId\":");
+        push_u64(out, node.parent_id.into());
+        out.push_str(",\"nextId\":");
+        match next_id(dom, node.handle) {
+            Some(id) => push_u64(out, id.into()),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"node\":");
+        out.push_str(crate::core::json::cut(&self.json, node.json.start, node.json.end));
+        out.push('}');
+        for &child in node.children.iter().rev() {
+            self.write_subtree(dom, child, out, commas);
+        }
+    }
 }
 
 /// The id of `parent` when a node added under it is written now: not when an ancestor
@@ -485,45 +606,6 @@ fn in_owed(dom: &mut dyn MutationDom, budget: &Budget, node: Handle) -> bool {
     budget.slices.as_ref().is_some_and(|s| owed_path(dom, s.owed, node, true, None))
 }
 
-fn serialize_subtree(
-    dom: &mut dyn MutationDom,
-    node: Handle,
-    parent_id: u32,
-    json: &mut String,
-    nodes: &mut Vec<Added>,
-    added_ids: &mut IdSet<u32>,
-    budget: &mut Budget,
-) -> Option<usize> {
-    let start = json.len();
-    let id = dom.serialize_shallow(node, json)?;
-    if !added_ids.insert(id) {
-        json.truncate(start); // already recorded in this batch
-        return None;
-    }
-    let index = nodes.len();
-    nodes.push(Added { parent_id, handle: node, json: start..json.len(), children: Vec::new() });
-    if budget.spent() {
-        if let Some(slices) = budget.slices.as_mut() {
-            if dom.may_have_children(node) && slices.owed.defer(id) {
-                dom.hold(node, id);
-            }
-        }
-        return Some(index);
-    }
-    if budget.owes(id) {
-        // An owing container added again, whole this time.
-        if let Some(slices) = budget.slices.as_mut() {
-            slices.owed.settle(id);
-        }
-    }
-    for child in dom.recorded_children_of(node) {
-        if let Some(child_index) = serialize_subtree(dom, child, id, json, nodes, added_ids, budget) {
-            nodes[index].children.push(child_index);
-        }
-    }
-    Some(index)
-}
-
 /// The id of the first following sibling that is recorded (unrecorded ones are skipped).
 fn next_id(dom: &mut dyn MutationDom, node: Handle) -> Option<u32> {
     let mut sibling = dom.next_sibling_of(node);
@@ -534,34 +616,6 @@ fn next_id(dom: &mut dyn MutationDom, node: Handle) -> Option<u32> {
         sibling = dom.next_sibling_of(s);
     }
     None
-}
-
-fn write_adds(
-    dom: &mut dyn MutationDom,
-    index: usize,
-    nodes: &[Added],
-    json: &str,
-    out: &mut String,
-    first: &mut bool,
-) {
-    let node = &nodes[index];
-    if !*first {
-        out.push(',');
-    }
-    *first = false;
-    out.push_str("{\"parentId\":");
-    push_u64(out, node.parent_id.into());
-    out.push_str(",\"nextId\":");
-    match next_id(dom, node.handle) {
-        Some(id) => push_u64(out, id.into()),
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"node\":");
-    out.push_str(crate::core::json::cut(json, node.json.start, node.json.end));
-    out.push('}');
-    for &child in node.children.iter().rev() {
-        write_adds(dom, child, nodes, json, out, first);
-    }
 }
 
 /// The `data` of the Mutation event that attaches a same-origin iframe's document
