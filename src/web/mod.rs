@@ -10,7 +10,7 @@
 //! | `gate::GateShell` | `access_gate::AccessGate` | carries out each `Step`'s action (the check's request, its timers) and reports the changes |
 //! | `consent::ConsentGate` | `consent` | reads and stores the choice, holds events pending it |
 //! | `replay::ReplayDriver` | `replay::controls::ReplayControls`, `browser_session::BrowserSession` | starts and stops the recorder; the browser session in storage |
-//! | `recorder::Recorder` | `replay::walk::SnapshotWalk`, `replay::mutation`, `replay::controls::StormGuard`, `replay::id_counter::IdCounter` | reads the DOM (`reader.js`), observes mutations and input, runs the slices |
+//! | `recorder::Recorder` | `replay::walk::SnapshotWalk`, `replay::mutation`, `replay::controls::StormGuard`, `replay::id_counter::IdCounter`, `replay::sampling::Sampling` | reads the DOM (`reader.js`), observes mutations and input, runs the slices, keeps one timer at `Sampling::poll_timeout()` |
 //! | `privacy::Privacy` | `replay::privacy::classify` | answers what a node matches (one `closest()` per tree) |
 //! | `signals::SignalsShell` | `signals::Signals` | the listeners for clicks, page leave, web vitals and errors |
 //! | `autocapture::Autocapture` | `replay::privacy::click_text` | `$page-view` and `$click` |

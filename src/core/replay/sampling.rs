@@ -1,6 +1,9 @@
 //! Rate limits of the high-frequency sources, with time passed in (ms since epoch).
 //! Each component answers with event `data` to emit now, and with a `deadline` at which
 //! the shell must call `poll` (a trailing emission); nothing here reads a clock.
+//! [`Sampling`] puts the four the recorder uses behind one interface: `handle_*` for
+//! the page's events, `poll_timeout` for the one timer the shell keeps, `poll` when it
+//! fires and `flush` before an upload.
 
 use super::node::push_number;
 use crate::core::json::{push_i64, push_u64};
@@ -201,6 +204,91 @@ impl ViewportTracker {
     }
 }
 
+/// The recorder's rate-limited sources (mouse and touch moves, scrolls, viewport size).
+/// A driver calls `handle_*` for each page event and emits the `data` returned; keeps one
+/// timer at `poll_timeout()` and, when it fires, emits what `poll(now)` returns; and
+/// emits `flush(now)` before an upload or when the page is left.
+#[derive(Debug)]
+pub struct Sampling {
+    mouse: MoveSampler,
+    touch: MoveSampler,
+    scroll: KeyedThrottle,
+    viewport: ViewportTracker,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self {
+            mouse: MoveSampler::new(super::event::source::MOUSE_MOVE),
+            touch: MoveSampler::new(super::event::source::TOUCH_MOVE),
+            scroll: KeyedThrottle::new(SCROLL_INTERVAL_MS),
+            viewport: ViewportTracker::new(0.0, 0.0),
+        }
+    }
+}
+
+impl Sampling {
+    #[must_use = "the data is an event to emit"]
+    pub fn handle_mouse_move(&mut self, now_ms: u64, x: f64, y: f64, id: i64) -> Option<String> {
+        self.mouse.on_move(now_ms, x, y, id)
+    }
+
+    #[must_use = "the data is an event to emit"]
+    pub fn handle_touch_move(&mut self, now_ms: u64, x: f64, y: f64, id: i64) -> Option<String> {
+        self.touch.on_move(now_ms, x, y, id)
+    }
+
+    /// A scroll of the node `id`, whose Scroll event `data` is sent now or later.
+    #[must_use = "the data is an event to emit"]
+    pub fn handle_scroll(&mut self, now_ms: u64, id: u32, data: String) -> Option<String> {
+        self.scroll.on_event(now_ms, id, data)
+    }
+
+    #[must_use = "the data is an event to emit"]
+    pub fn handle_resize(&mut self, now_ms: u64, width: f64, height: f64) -> Option<String> {
+        self.viewport.on_resize(now_ms, width, height)
+    }
+
+    /// The viewport size a Meta event just recorded.
+    pub fn reset_viewport(&mut self, width: f64, height: f64) {
+        self.viewport.reset(width, height);
+    }
+
+    /// When `poll` must run next: the earliest trailing emission waiting.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        crate::core::json::earliest(&[
+            self.mouse.deadline(),
+            self.touch.deadline(),
+            self.scroll.deadline(),
+            self.viewport.deadline(),
+        ])
+    }
+
+    /// The trailing emissions due at `now_ms`, by source: moves, then scrolls, then size.
+    #[must_use = "the data are events to emit"]
+    pub fn poll(&mut self, now_ms: u64) -> Vec<String> {
+        let mut due = Vec::new();
+        due.extend(self.mouse.poll(now_ms));
+        due.extend(self.touch.poll(now_ms));
+        due.extend(self.scroll.poll(now_ms));
+        due.extend(self.viewport.poll(now_ms));
+        due
+    }
+
+    /// Everything waiting, due or not, stamped `now_ms`.
+    #[must_use = "the data are events to emit"]
+    pub fn flush(&mut self, now_ms: u64) -> Vec<String> {
+        let mut due = Vec::new();
+        due.extend(self.mouse.flush(now_ms));
+        due.extend(self.touch.flush(now_ms));
+        due.extend(self.scroll.flush(now_ms));
+        if self.viewport.deadline().is_some() {
+            due.extend(self.viewport.poll(u64::MAX));
+        }
+        due
+    }
+}
+
 /// Input events are sent only when an element's (recorded) value or checked state
 /// differs from the last one sent for it.
 ///
@@ -368,5 +456,38 @@ mod tests {
         assert_eq!(throttle.on_event(202, 4, "4-more".into()), None);
         assert_eq!(throttle.flush(210), vec!["4-more"]);
         assert!(throttle.flush(211).is_empty());
+    }
+
+    #[test]
+    fn sampling_keeps_one_timer_for_every_source() {
+        let mut sampling = Sampling::default();
+        sampling.reset_viewport(800.0, 600.0);
+        let t0 = 1_000_000;
+        assert_eq!(sampling.poll_timeout(), None, "nothing waits");
+        // Leading edges go out at once.
+        assert!(sampling.handle_mouse_move(t0, 1.0, 1.0, 3).is_some());
+        assert!(sampling.handle_scroll(t0, 9, "scroll-1".into()).is_some());
+        assert!(sampling.handle_resize(t0, 640.0, 480.0).is_some());
+        assert_eq!(sampling.poll_timeout(), None);
+        // Trailing ones wait: the scroll until +100, the size until +200, the move until +500.
+        assert!(sampling.handle_scroll(t0 + 10, 9, "scroll-2".into()).is_none());
+        assert!(sampling.handle_resize(t0 + 20, 320.0, 240.0).is_none());
+        assert!(sampling.handle_mouse_move(t0 + 60, 2.0, 2.0, 3).is_none());
+        assert_eq!(sampling.poll_timeout(), Some(t0 + 100));
+        assert!(sampling.poll(t0 + 99).is_empty());
+        assert_eq!(sampling.poll(t0 + 100), vec!["scroll-2".to_string()]);
+        assert_eq!(sampling.poll_timeout(), Some(t0 + 200));
+        let resized = sampling.poll(t0 + 200);
+        assert_eq!(resized.len(), 1);
+        assert_eq!(parse(&resized[0])["width"], 320);
+        assert_eq!(sampling.poll_timeout(), Some(t0 + 500));
+        // A flush sends what waits without waiting for it.
+        assert!(sampling.handle_touch_move(t0 + 300, 5.0, 5.0, 4).is_some());
+        assert!(sampling.handle_touch_move(t0 + 360, 6.0, 6.0, 4).is_none());
+        let flushed = sampling.flush(t0 + 400);
+        let sources: Vec<u64> = flushed.iter().map(|d| parse(d)["source"].as_u64().unwrap()).collect();
+        assert_eq!(sources, [1, 6], "the mouse's sample, then the touch's");
+        assert_eq!(sampling.poll_timeout(), None);
+        assert!(sampling.flush(t0 + 401).is_empty());
     }
 }

@@ -131,7 +131,7 @@ fn on_mouse_move(shared: &Shared, state: &mut State, event: &Event) {
     state.last_activity_ms = now;
     let Some((x, y)) = client_position(event) else { return };
     let id = pointer_target_id(shared, state, event);
-    if let Some(data) = state.mouse.on_move(now, x, y, id) {
+    if let Some(data) = state.sampling.handle_mouse_move(now, x, y, id) {
         Shared::emit_incremental(state, &data);
     }
 }
@@ -155,7 +155,7 @@ fn on_touch_move(shared: &Shared, state: &mut State, event: &Event) {
     state.last_activity_ms = now;
     let Some((x, y)) = first_touch(event) else { return };
     let id = pointer_target_id(shared, state, event);
-    if let Some(data) = state.touch.on_move(now, x, y, id) {
+    if let Some(data) = state.sampling.handle_touch_move(now, x, y, id) {
         Shared::emit_incremental(state, &data);
     }
 }
@@ -188,7 +188,7 @@ fn on_scroll(shared: &Shared, state: &mut State, event: &Event) {
     };
     let now = now_ms();
     state.last_activity_ms = now;
-    if let Some(data) = state.scroll.on_event(now, id, event::scroll_data(id, x, y)) {
+    if let Some(data) = state.sampling.handle_scroll(now, id, event::scroll_data(id, x, y)) {
         Shared::emit_incremental(state, &data);
     }
 }
@@ -197,7 +197,7 @@ fn on_resize(_: &Shared, state: &mut State, _: &Event) {
     let Some(window) = web_sys::window() else { return };
     let width = window.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
     let height = window.inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-    if let Some(data) = state.viewport.on_resize(now_ms(), width, height) {
+    if let Some(data) = state.sampling.handle_resize(now_ms(), width, height) {
         Shared::emit_incremental(state, &data);
     }
 }

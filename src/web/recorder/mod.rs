@@ -19,9 +19,7 @@ use crate::core::replay::controls::{StopReason, StormGuard, StormVerdict};
 use crate::core::replay::event::{self, envelope};
 use crate::core::replay::id_counter::IdCounter;
 use crate::core::replay::mutation::{attach_iframe_data, diff_in_slices, Deferred, Handle, Record, Slices};
-use crate::core::replay::sampling::{
-    InputDedup, KeyedThrottle, MoveSampler, ViewportTracker, SCROLL_INTERVAL_MS,
-};
+use crate::core::replay::sampling::{InputDedup, Sampling};
 use crate::core::replay::walk::SnapshotWalk;
 use crate::web::listener::Listener;
 use crate::web::privacy::Privacy;
@@ -64,10 +62,8 @@ struct Shared {
 struct State {
     ids: NodeIds,
     id_counter: IdCounter,
-    mouse: MoveSampler,
-    touch: MoveSampler,
-    scroll: KeyedThrottle,
-    viewport: ViewportTracker,
+    /// Mouse and touch moves, scrolls and the viewport size, rate-limited.
+    sampling: Sampling,
     inputs: InputDedup,
     selection: String,
     observer: Option<MutationObserver>,
@@ -136,10 +132,7 @@ impl Recorder {
             state: RefCell::new(State {
                 ids: NodeIds::create(),
                 id_counter: IdCounter::new(),
-                mouse: MoveSampler::new(event::source::MOUSE_MOVE),
-                touch: MoveSampler::new(event::source::TOUCH_MOVE),
-                scroll: KeyedThrottle::new(SCROLL_INTERVAL_MS),
-                viewport: ViewportTracker::new(0.0, 0.0),
+                sampling: Sampling::default(),
                 inputs: InputDedup::default(),
                 selection: String::new(),
                 observer: None,
@@ -453,7 +446,7 @@ impl Shared {
         let href = window.location().href().unwrap_or_default();
         let width = window.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
         let height = window.inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-        state.viewport.reset(width, height);
+        state.sampling.reset_viewport(width, height);
         let scroll = (window.scroll_y().unwrap_or(0.0), window.scroll_x().unwrap_or(0.0));
         let all = js_sys::Array::new();
         let (walk, iframes, shadow_roots) = {
@@ -710,15 +703,7 @@ impl Shared {
             let records = observer.take_records();
             self.process_records(state, &records);
         }
-        let now = now_ms();
-        let mut pending: Vec<String> = Vec::new();
-        pending.extend(state.mouse.flush(now));
-        pending.extend(state.touch.flush(now));
-        pending.extend(state.scroll.flush(now));
-        if state.viewport.deadline().is_some() {
-            pending.extend(state.viewport.poll(u64::MAX));
-        }
-        for data in pending {
+        for data in state.sampling.flush(now_ms()) {
             Self::emit_incremental(state, &data);
         }
     }
@@ -728,30 +713,15 @@ impl Shared {
         if !state.recording {
             return;
         }
-        let now = now_ms();
-        let mut due: Vec<String> = Vec::new();
-        due.extend(state.mouse.poll(now));
-        due.extend(state.touch.poll(now));
-        due.extend(state.scroll.poll(now));
-        due.extend(state.viewport.poll(now));
-        for data in due {
+        for data in state.sampling.poll(now_ms()) {
             Self::emit_incremental(state, &data);
         }
         Self::schedule_timer(state);
     }
 
-    /// Arms one `setTimeout` for the earliest trailing-edge deadline.
+    /// Arms one `setTimeout` for the sampling's `poll_timeout()`.
     fn schedule_timer(state: &mut State) {
-        let deadline = [
-            state.mouse.deadline(),
-            state.touch.deadline(),
-            state.scroll.deadline(),
-            state.viewport.deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let Some(deadline) = deadline else { return };
+        let Some(deadline) = state.sampling.poll_timeout() else { return };
         if state.timer.is_some_and(|(at, _)| at <= deadline) {
             return;
         }
