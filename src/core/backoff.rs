@@ -1,6 +1,6 @@
 //! Exponential backoff with jitter, shared by the upload outbox and the access gate.
 
-use crate::core::json::parse_u64;
+use crate::core::json::{parse_u64, split_byte};
 
 /// `delay(n) = min(initial * multiplier^n, max)` scaled by a random factor in
 /// `[1 - jitter, 1 + jitter]`; a server's `Retry-After` can only lengthen it, and never
@@ -84,7 +84,7 @@ fn parse_http_date_ms(value: &str) -> Option<u64> {
     let month = MONTHS.iter().position(|m| *m == part[2])? as u64 + 1;
     let year = parse_u64(part[3])?;
     // `hh:mm:ss`: exactly three numbers.
-    let mut fields = part[4].split(':');
+    let mut fields = split_byte(part[4], b':');
     let mut hms = [0u64; 3];
     for slot in hms.iter_mut() {
         *slot = parse_u64(fields.next()?)?;

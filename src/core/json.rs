@@ -34,6 +34,37 @@ pub fn cut(s: &str, from: usize, to: usize) -> &str {
     s.get(from..to).unwrap_or("")
 }
 
+/// The index of the first `byte` (ASCII) in `s`: `s.find(char)` as a plain loop. Core's
+/// char searcher (and its `memchr`) is generic code the bundle need not carry, and the
+/// record parser's fields are short.
+pub fn find_byte(s: &str, byte: u8) -> Option<usize> {
+    s.bytes().position(|b| b == byte)
+}
+
+/// `s.split_once(char)` for an ASCII `byte`.
+pub fn split_once_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = find_byte(s, byte)?;
+    Some((cut(s, 0, at), cut(s, at + 1, s.len())))
+}
+
+/// `s.split(char)` for an ASCII `byte`.
+pub fn split_byte(s: &str, byte: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match split_once_byte(current, byte) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// Writes a JSON object field by field, optionally continuing an existing one.
 #[must_use = "`finish` gives the object"]
 pub struct ObjectWriter {
@@ -329,5 +360,20 @@ mod tests {
         }
         out.push(']');
         assert_eq!(out, "[1,2,3]");
+    }
+
+    #[test]
+    fn byte_searches_answer_as_the_char_searches() {
+        for s in ["", "a", ",", "a,b", ",a,,b,", "é,ü,", "no delimiter", "\0x\0", "a\0"] {
+            for (byte, c) in [(b',', ','), (0u8, '\0'), (b'x', 'x')] {
+                assert_eq!(find_byte(s, byte), s.find(c), "{s:?} {c:?}");
+                assert_eq!(split_once_byte(s, byte), s.split_once(c), "{s:?} {c:?}");
+                assert_eq!(
+                    split_byte(s, byte).collect::<Vec<_>>(),
+                    s.split(c).collect::<Vec<_>>(),
+                    "{s:?} {c:?}"
+                );
+            }
+        }
     }
 }

@@ -29,7 +29,7 @@
 use crate::core::backoff::{parse_retry_after_ms, Backoff};
 use crate::core::batch::{BatchContent, ReplaySession, Stream};
 use crate::core::ids::{uuid_v4, Random};
-use crate::core::json::{parse_u64, push_u64};
+use crate::core::json::{parse_u64, push_u64, split_byte};
 
 /// An rrweb Meta event (`{"type":4,…}`, as the recorder writes it): a full snapshot
 /// follows it.
@@ -864,7 +864,9 @@ impl Outbox {
     /// Takes over batches persisted by an earlier page; they keep their ids and are due
     /// now. Returns how many batches were adopted.
     pub fn adopt(&mut self, persisted: &str) -> Result<usize, AdoptError> {
-        let mut lines = persisted.lines();
+        // `persisted.lines()`, without core's char searcher.
+        let persisted = persisted.strip_suffix('\n').unwrap_or(persisted);
+        let mut lines = split_byte(persisted, b'\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
         if lines.next() != Some(PERSIST_MAGIC) {
             return Err(AdoptError::NotAnOutbox);
         }
@@ -877,7 +879,7 @@ impl Outbox {
             // Exactly eight tab-separated fields, read without collecting them (no `Vec`).
             let mut fields = [""; 8];
             let mut n = 0;
-            for part in header.split('\t') {
+            for part in split_byte(header, b'\t') {
                 if n == fields.len() {
                     n += 1;
                     break;

@@ -21,6 +21,8 @@
 //!           | value                                    for text and comments (to the end)
 //! ```
 
+use crate::core::json::{find_byte, split_once_byte};
+
 pub const ELEMENT_NODE: u16 = 1;
 pub const TEXT_NODE: u16 = 3;
 pub const CDATA_NODE: u16 = 4;
@@ -76,7 +78,7 @@ type Parsed<'a, T> = Result<(T, &'a str), ProtocolError>;
 /// The text before the next NUL, and what follows it.
 fn field(s: &str) -> Parsed<'_, &str> {
     // Not `&s[..i]`: str indexing's panic path pulls in core's char formatting (4 KB).
-    s.split_once('\0').ok_or(ProtocolError("a field without its NUL"))
+    split_once_byte(s, 0).ok_or(ProtocolError("a field without its NUL"))
 }
 
 fn number(s: &str) -> Parsed<'_, u32> {
@@ -128,8 +130,8 @@ pub fn parse_element(s: &str) -> Parsed<'_, ElementRecord<'_>> {
     }
     let element = ElementRecord {
         local_name,
-        is_svg: flags.contains('v'),
-        is_shadow_host: flags.contains('s'),
+        is_svg: find_byte(flags, b'v').is_some(),
+        is_shadow_host: find_byte(flags, b's').is_some(),
         attributes,
     };
     Ok((element, rest))

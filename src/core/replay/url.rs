@@ -4,7 +4,7 @@
 //! Substrings are taken with `json::cut` at offsets of ASCII delimiters (or of
 //! `char_indices`), never with `&s[a..b]`: see `cut` for why.
 
-use crate::core::json::cut;
+use crate::core::json::{cut, find_byte, split_byte};
 
 /// `true` when `value` starts with a URL scheme (`https:`, `data:`, `blob:`, `mailto:`…).
 fn has_scheme(value: &str) -> bool {
@@ -27,7 +27,7 @@ fn remove_dot_segments(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
     // The index of the last part: one part more than there are slashes.
     let last = path.bytes().filter(|&b| b == b'/').count();
-    for (i, seg) in path.split('/').enumerate().skip(1) {
+    for (i, seg) in split_byte(path, b'/').enumerate().skip(1) {
         match seg {
             "." => {
                 if i == last {
@@ -91,8 +91,8 @@ pub fn resolve(base: &str, reference: &str) -> String {
     let scheme = cut(base, 0, scheme_end); // without ':'
     let origin = cut(base, 0, authority_end);
     let rest = cut(base, authority_end, base.len());
-    let without_fragment = cut(rest, 0, rest.find('#').unwrap_or(rest.len()));
-    let path = cut(without_fragment, 0, without_fragment.find('?').unwrap_or(without_fragment.len()));
+    let without_fragment = cut(rest, 0, find_byte(rest, b'#').unwrap_or(rest.len()));
+    let path = cut(without_fragment, 0, find_byte(without_fragment, b'?').unwrap_or(without_fragment.len()));
     let path = if path.is_empty() { "/" } else { path };
 
     if let Some(stripped) = reference.strip_prefix("//") {
@@ -109,7 +109,7 @@ pub fn resolve(base: &str, reference: &str) -> String {
     let merged = if ref_path.starts_with('/') {
         ref_path.to_string()
     } else {
-        let dir = cut(path, 0, path.rfind('/').map(|i| i + 1).unwrap_or(0));
+        let dir = cut(path, 0, path.bytes().rposition(|b| b == b'/').map(|i| i + 1).unwrap_or(0));
         join(&[dir, ref_path])
     };
     join(&[origin, &remove_dot_segments(&merged), tail])
@@ -140,7 +140,9 @@ pub fn resolve_srcset(base: &str, srcset: &str) -> String {
         let mut descriptor = "";
         let mut consumed = url_end;
         if url.ends_with(',') {
-            url = url.trim_end_matches(',');
+            while let Some(shorter) = url.strip_suffix(',') {
+                url = shorter;
+            }
         } else {
             let tail = cut(rest, url_end, rest.len());
             let mut depth = 0i32;
@@ -181,23 +183,19 @@ pub fn absolutize_css(css: &str, base: &str) -> String {
         let open = start + 4; // after "url("
         out.push_str(cut(rest, 0, open));
         let after = cut(rest, open, rest.len());
-        let quote = match after.as_bytes().first() {
-            Some(b'"') => Some('"'),
-            Some(b'\'') => Some('\''),
-            _ => None,
-        };
+        let quote = after.as_bytes().first().copied().filter(|&b| b == b'"' || b == b'\'');
         let (inner_start, inner_end, close) = match quote {
-            Some(q) => match cut(after, 1, after.len()).find(q) {
+            Some(q) => match find_byte(cut(after, 1, after.len()), q) {
                 Some(i) => {
                     let end = i + 1;
-                    match cut(after, end + 1, after.len()).find(')') {
+                    match find_byte(cut(after, end + 1, after.len()), b')') {
                         Some(j) => (1, end, end + 1 + j),
                         None => return out + after,
                     }
                 }
                 None => return out + after,
             },
-            None => match after.find(')') {
+            None => match find_byte(after, b')') {
                 Some(i) => (0, i, i),
                 None => return out + after,
             },
@@ -205,9 +203,9 @@ pub fn absolutize_css(css: &str, base: &str) -> String {
         let url = cut(after, inner_start, inner_end);
         let resolved = if url.trim().is_empty() { url.to_string() } else { resolve(base, url) };
         if let Some(q) = quote {
-            out.push(q);
+            out.push(char::from(q));
             out.push_str(&resolved);
-            out.push(q);
+            out.push(char::from(q));
             out.push_str(cut(after, inner_end + 1, close));
         } else {
             out.push_str(&resolved);

@@ -9,6 +9,7 @@ use web_sys::{Document, Element, MutationRecord, Node};
 use super::serialize::{
     is_blocked, sl_handle, sl_kids, Context, Serializer, ELEMENT_NODE, FRAGMENT_NODE, TEXT_NODE,
 };
+use crate::core::json::split_byte;
 use crate::core::replay::mutation::{AttributeChange, Handle, MutationDom, Record};
 use crate::core::replay::node::{recorded_attribute, text_content};
 
@@ -158,7 +159,7 @@ impl<'s, 'a> BatchDom<'s, 'a> {
     ) {
         let list = sl_kids(&self.handles, &self.all, parent, shadow);
         let mut previous: Option<Handle> = None;
-        for h in list.split(',').filter(|h| !h.is_empty()) {
+        for h in split_byte(&list, b',').filter(|h| !h.is_empty()) {
             let h = h.bytes().fold(0u32, |n, b| n * 10 + (b - b'0') as u32);
             self.grow(h);
             self.slots[h as usize].context = inherited;
