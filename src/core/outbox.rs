@@ -227,6 +227,9 @@ pub enum Warning {
     QueueFull { stream: Stream },
     /// Replay batches were left out of storage (budget or quota) and dropped.
     ReplayNotPersisted { events: usize },
+    /// A copy could not be written to storage (quota full or storage blocked): unsent
+    /// events are kept in memory only. Said once per page.
+    PersistenceOff,
 }
 
 pub struct Outbox {
@@ -254,6 +257,7 @@ pub struct Outbox {
     pending_copies: [Vec<String>; 2],
     warnings: Vec<Warning>,
     warned_full: [bool; 2],
+    warned_persistence: bool,
 }
 
 /// Header line of the persisted format.
@@ -285,6 +289,7 @@ impl Outbox {
             pending_copies: [Vec::new(), Vec::new()],
             warnings: Vec::new(),
             warned_full: [false; 2],
+            warned_persistence: false,
         }
     }
 
@@ -794,6 +799,9 @@ impl Outbox {
             return;
         }
         self.copies[index(stream)] = None;
+        if !std::mem::replace(&mut self.warned_persistence, true) {
+            self.warnings.push(Warning::PersistenceOff);
+        }
         if stream == Stream::Replay {
             let mut at = Vec::new();
             for (i, b) in self.queue.iter().enumerate() {

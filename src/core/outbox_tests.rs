@@ -717,6 +717,9 @@ fn replay_data_goes_first_when_storage_is_short_and_is_counted() {
     let _ = outbox.poll_copy(Stream::Replay, 11_000);
     outbox.handle_copy_write(Stream::Replay, false);
     assert_eq!(outbox.stats().dropped_replay_events, 5);
+    // The host hears that persistence is off, then about the events it cost.
+    assert_eq!(outbox.poll_warning(), Some(Warning::PersistenceOff));
+    assert_eq!(outbox.poll_warning(), Some(Warning::ReplayNotPersisted { events: 2 }));
     // A failed analytics write keeps every event in memory, and the page does not
     // mistake the missing copy for an adoption by another page.
     let _ = outbox.poll_copy(Stream::Analytics, 1 << 20).unwrap();
@@ -724,6 +727,8 @@ fn replay_data_goes_first_when_storage_is_short_and_is_counted() {
     assert!(!outbox.has_copy(Stream::Analytics));
     outbox.handle_copy_taken(Stream::Analytics);
     assert_eq!(outbox.stats().queued_events, 10);
+    // Persistence being off is said once per page, however many writes fail.
+    assert_eq!(outbox.poll_warning(), None);
 }
 
 #[test]

@@ -57,7 +57,6 @@ struct Inner {
     /// A batch's body as sent (gzipped once), by `batch_id`, while it may be retried.
     payloads: RefCell<Vec<(String, Uint8Array, bool)>>,
     warned_session: Cell<bool>,
-    warned_storage: Cell<bool>,
     /// After `stop()` nothing is sent: what is left is the next page's to send.
     paused: Cell<bool>,
     /// Releases this page's Web Lock (held from `start()` to `stop()`).
@@ -108,7 +107,6 @@ impl Uploader {
                 retry_timer: RefCell::new(None),
                 payloads: RefCell::new(Vec::new()),
                 warned_session: Cell::new(false),
-                warned_storage: Cell::new(false),
                 paused: Cell::new(false),
                 release_lock: RefCell::new(None),
                 adoption: RefCell::new(None),
@@ -157,6 +155,11 @@ impl Uploader {
                     "dropped {events} replay event(s) that did not fit in storage (counted in \
                      stats().droppedReplayEvents)"
                 )),
+                Some(Warning::PersistenceOff) => warn(
+                    "could not write unsent events to localStorage (quota full or storage \
+                     blocked): persistence is off; they stay in memory and are retried while \
+                     the page lives",
+                ),
                 None => return,
             }
         }
@@ -552,13 +555,6 @@ impl Uploader {
             }
             if !written {
                 storage::remove(&key);
-                if !self.inner.warned_storage.replace(true) {
-                    warn(
-                        "could not write unsent events to localStorage (quota full or storage \
-                         blocked): persistence is off; they stay in memory and are retried while \
-                         the page lives",
-                    );
-                }
             }
             self.inner.outbox.borrow_mut().handle_copy_write(stream, written);
         }
