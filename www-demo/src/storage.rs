@@ -372,14 +372,7 @@ impl Store {
         let data: Vec<String> = batch.events.iter().map(|e| e.data.to_string()).collect();
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        let existing: Option<(String, String)> = tx
-            .query_row(
-                "SELECT session_replay_id, s3_key FROM replay_batches WHERE batch_id = ?1",
-                [&batch.batch_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((session_replay_id, s3_key)) = existing {
+        if let Some((session_replay_id, s3_key)) = stored_replay_batch(&tx, &batch.batch_id)? {
             return Ok(ReplayOutcome {
                 session_replay_id,
                 batch_id: batch.batch_id.clone(),
@@ -390,64 +383,15 @@ impl Store {
         }
         let now = now_ms();
         let session_replay_id = upsert_session(&tx, sender, batch, now)?;
-        // Same key shape as Stack Auth's backend; here the chunk lives in replay_events.
-        let s3_key = format!(
-            "session-replays/{}/main/{}/{}.json.gz",
-            sender.project_id, session_replay_id, batch.batch_id
-        );
-        let (first, last) = batch_times(batch);
-        tx.execute(
-            "INSERT INTO replay_batches (session_replay_id, project_id, batch_id, browser_session_id,
-               session_replay_segment_id, user_id, started_at_ms, sent_at_ms, s3_key, event_count,
-               first_event_at_ms, last_event_at_ms, body_bytes, gzipped, received_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
-                session_replay_id,
-                sender.project_id,
-                batch.batch_id,
-                batch.browser_session_id,
-                batch.session_replay_segment_id,
-                sender.user_id,
-                batch.started_at_ms,
-                batch.sent_at_ms,
-                s3_key,
-                batch.events.len() as i64,
-                first,
-                last,
-                sender.body_bytes as i64,
-                sender.gzipped,
-                now
-            ],
-        )?;
-        let batch_row = tx.last_insert_rowid();
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO replay_events (batch_row, session_replay_id, project_id, browser_session_id,
-                   session_replay_segment_id, seq, event_type, event_at_ms, page_path, data, received_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
-            for (seq, (e, data)) in batch.events.iter().zip(&data).enumerate() {
-                stmt.execute(params![
-                    batch_row,
-                    session_replay_id,
-                    sender.project_id,
-                    batch.browser_session_id,
-                    batch.session_replay_segment_id,
-                    seq as i64,
-                    e.event_type,
-                    // Events without a timestamp sort first (rrweb's always have one).
-                    e.timestamp.unwrap_or(0),
-                    e.page_path,
-                    data,
-                    now
-                ])?;
-            }
-        }
+        let rows = ReplayRows { sender, batch, session_replay_id, now };
+        let s3_key = rows.s3_key();
+        let batch_row = rows.insert_batch(&tx, &s3_key)?;
+        rows.insert_events(&tx, batch_row, &data)?;
         add_total(&tx, "replay_batches", 1)?;
         add_total(&tx, "replay_events", batch.events.len() as i64)?;
         tx.commit()?;
         Ok(ReplayOutcome {
-            session_replay_id,
+            session_replay_id: rows.session_replay_id,
             batch_id: batch.batch_id.clone(),
             s3_key,
             deduped: false,
@@ -697,6 +641,100 @@ fn upsert_session(
     )?;
     add_total(tx, "replay_sessions", 1)?;
     Ok(id)
+}
+
+/// The session and key of a replay batch stored before (a resend of the same `batch_id`).
+fn stored_replay_batch(
+    tx: &rusqlite::Transaction<'_>,
+    batch_id: &str,
+) -> StoreResult<Option<(String, String)>> {
+    tx.query_row(
+        "SELECT session_replay_id, s3_key FROM replay_batches WHERE batch_id = ?1",
+        [batch_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+/// A new replay batch's rows: the batch in `replay_batches`, its events in order in
+/// `replay_events`.
+struct ReplayRows<'a> {
+    sender: &'a Sender,
+    batch: &'a ReplayBatch,
+    session_replay_id: String,
+    now: i64,
+}
+
+impl ReplayRows<'_> {
+    /// Same key shape as Stack Auth's backend; here the chunk lives in `replay_events`.
+    fn s3_key(&self) -> String {
+        format!(
+            "session-replays/{}/main/{}/{}.json.gz",
+            self.sender.project_id, self.session_replay_id, self.batch.batch_id
+        )
+    }
+
+    /// The batch's row id.
+    fn insert_batch(&self, tx: &rusqlite::Transaction<'_>, s3_key: &str) -> StoreResult<i64> {
+        let (sender, batch) = (self.sender, self.batch);
+        let (first, last) = batch_times(batch);
+        tx.execute(
+            "INSERT INTO replay_batches (session_replay_id, project_id, batch_id, browser_session_id,
+               session_replay_segment_id, user_id, started_at_ms, sent_at_ms, s3_key, event_count,
+               first_event_at_ms, last_event_at_ms, body_bytes, gzipped, received_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                self.session_replay_id,
+                sender.project_id,
+                batch.batch_id,
+                batch.browser_session_id,
+                batch.session_replay_segment_id,
+                sender.user_id,
+                batch.started_at_ms,
+                batch.sent_at_ms,
+                s3_key,
+                batch.events.len() as i64,
+                first,
+                last,
+                sender.body_bytes as i64,
+                sender.gzipped,
+                self.now
+            ],
+        )?;
+        Ok(tx.last_insert_rowid())
+    }
+
+    /// The events, numbered in the batch's order (`data`: each event's JSON).
+    fn insert_events(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        batch_row: i64,
+        data: &[String],
+    ) -> StoreResult<()> {
+        let (sender, batch) = (self.sender, self.batch);
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO replay_events (batch_row, session_replay_id, project_id, browser_session_id,
+               session_replay_segment_id, seq, event_type, event_at_ms, page_path, data, received_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for (seq, (e, data)) in batch.events.iter().zip(data).enumerate() {
+            stmt.execute(params![
+                batch_row,
+                self.session_replay_id,
+                sender.project_id,
+                batch.browser_session_id,
+                batch.session_replay_segment_id,
+                seq as i64,
+                e.event_type,
+                // Events without a timestamp sort first (rrweb's always have one).
+                e.timestamp.unwrap_or(0),
+                e.page_path,
+                data,
+                self.now
+            ])?;
+        }
+        Ok(())
+    }
 }
 
 /// The earliest and latest event timestamps of a batch (its `sent_at_ms` when none).
