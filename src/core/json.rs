@@ -34,9 +34,9 @@ pub fn cut(s: &str, from: usize, to: usize) -> &str {
     s.get(from..to).unwrap_or("")
 }
 
-/// The index of the first `byte` (ASCII) in `s`: `s.find(char)` as a plain loop. Core's
-/// char searcher (and its `memchr`) is generic code the bundle need not carry, and the
-/// record parser's fields are short.
+/// The index of the first `byte` (ASCII) in `s`: `s.find(char)` as a plain loop, without
+/// core's generic char searcher. For short strings off the hot paths: the record parser
+/// keeps `split_once` (see `protocol::field`).
 pub fn find_byte(s: &str, byte: u8) -> Option<usize> {
     s.bytes().position(|b| b == byte)
 }
@@ -364,7 +364,12 @@ mod tests {
 
     #[test]
     fn byte_searches_answer_as_the_char_searches() {
-        for s in ["", "a", ",", "a,b", ",a,,b,", "é,ü,", "no delimiter", "\0x\0", "a\0"] {
+        let long = "0123456789abcdef".repeat(5) + ",é\0x" + &"y".repeat(20);
+        let mut cases = vec!["", "a", ",", "a,b", ",a,,b,", "é,ü,", "no delimiter", "\0x\0", "a\0", &long];
+        // Every position of the delimiter around and across the eight-byte words.
+        let shifted: Vec<String> = (0..20).map(|i| "a".repeat(i) + ",x\0" + &"b".repeat(20 - i)).collect();
+        cases.extend(shifted.iter().map(String::as_str));
+        for s in cases {
             for (byte, c) in [(b',', ','), (0u8, '\0'), (b'x', 'x')] {
                 assert_eq!(find_byte(s, byte), s.find(c), "{s:?} {c:?}");
                 assert_eq!(split_once_byte(s, byte), s.split_once(c), "{s:?} {c:?}");

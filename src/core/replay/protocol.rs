@@ -21,7 +21,7 @@
 //!           | value                                    for text and comments (to the end)
 //! ```
 
-use crate::core::json::{find_byte, split_once_byte};
+use crate::core::json::find_byte;
 
 pub const ELEMENT_NODE: u16 = 1;
 pub const TEXT_NODE: u16 = 3;
@@ -78,7 +78,10 @@ type Parsed<'a, T> = Result<(T, &'a str), ProtocolError>;
 /// The text before the next NUL, and what follows it.
 fn field(s: &str) -> Parsed<'_, &str> {
     // Not `&s[..i]`: str indexing's panic path pulls in core's char formatting (4 KB).
-    split_once_byte(s, 0).ok_or(ProtocolError("a field without its NUL"))
+    // Core's `split_once` (its `memchr`), not `json::split_once_byte`: with a byte loop
+    // here, or an eight-bytes-at-a-time one, the bench page's longest snapshot task grew
+    // by about 6 ms in same-run comparisons (BENCHMARKS.md, round five).
+    s.split_once('\0').ok_or(ProtocolError("a field without its NUL"))
 }
 
 fn number(s: &str) -> Parsed<'_, u32> {
