@@ -47,6 +47,15 @@ pub fn split_once_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
     Some((cut(s, 0, at), cut(s, at + 1, s.len())))
 }
 
+/// `s.trim_end_matches(char)` for an ASCII `byte`.
+pub fn trim_end_byte(s: &str, byte: u8) -> &str {
+    let mut end = s.len();
+    while end > 0 && s.as_bytes()[end - 1] == byte {
+        end -= 1;
+    }
+    cut(s, 0, end)
+}
+
 /// `s.split(char)` for an ASCII `byte`.
 pub fn split_byte(s: &str, byte: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(s);
@@ -89,7 +98,7 @@ impl ObjectWriter {
                 out.push_str(fields);
                 Self { out, empty: fields.is_empty() }
             }
-            None => Self { out: "{".into(), empty: true },
+            None => Self::new(),
         }
     }
     pub fn new() -> Self {
@@ -365,7 +374,8 @@ mod tests {
     #[test]
     fn byte_searches_answer_as_the_char_searches() {
         let long = "0123456789abcdef".repeat(5) + ",é\0x" + &"y".repeat(20);
-        let mut cases = vec!["", "a", ",", "a,b", ",a,,b,", "é,ü,", "no delimiter", "\0x\0", "a\0", &long];
+        let mut cases =
+            vec!["", "a", ",", "a,b", ",a,,b,", "é,ü,", "no delimiter", "\0x\0", "a\0", &long, "x,,", ",,,"];
         // Every position of the delimiter around and across the eight-byte words.
         let shifted: Vec<String> = (0..20).map(|i| "a".repeat(i) + ",x\0" + &"b".repeat(20 - i)).collect();
         cases.extend(shifted.iter().map(String::as_str));
@@ -373,6 +383,7 @@ mod tests {
             for (byte, c) in [(b',', ','), (0u8, '\0'), (b'x', 'x')] {
                 assert_eq!(find_byte(s, byte), s.find(c), "{s:?} {c:?}");
                 assert_eq!(split_once_byte(s, byte), s.split_once(c), "{s:?} {c:?}");
+                assert_eq!(trim_end_byte(s, byte), s.trim_end_matches(c), "{s:?} {c:?}");
                 assert_eq!(
                     split_byte(s, byte).collect::<Vec<_>>(),
                     s.split(c).collect::<Vec<_>>(),

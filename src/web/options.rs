@@ -199,11 +199,7 @@ pub fn parse(options: &JsValue) -> Result<(Config, Callbacks), JsValue> {
     if !is_absolute_http_url(&api_base_url) {
         root.fail("apiBaseUrl", "an absolute http(s) URL", &JsValue::from_str(&api_base_url));
     }
-    let mut api_base_url = api_base_url.as_str();
-    while let Some(shorter) = api_base_url.strip_suffix('/') {
-        api_base_url = shorter;
-    }
-    let api_base_url = api_base_url.to_string();
+    let api_base_url = crate::core::json::trim_end_byte(&api_base_url, b'/').to_string();
     let publishable_client_key = root.optional_string("publishableClientKey");
     let get_analytics_session = root.optional_function("getAnalyticsSession");
     if get_analytics_session.is_none() {

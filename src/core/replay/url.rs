@@ -4,7 +4,7 @@
 //! Substrings are taken with `json::cut` at offsets of ASCII delimiters (or of
 //! `char_indices`), never with `&s[a..b]`: see `cut` for why.
 
-use crate::core::json::{cut, find_byte, split_byte};
+use crate::core::json::{cut, find_byte, split_byte, trim_end_byte};
 
 /// `true` when `value` starts with a URL scheme (`https:`, `data:`, `blob:`, `mailto:`…).
 fn has_scheme(value: &str) -> bool {
@@ -140,9 +140,7 @@ pub fn resolve_srcset(base: &str, srcset: &str) -> String {
         let mut descriptor = "";
         let mut consumed = url_end;
         if url.ends_with(',') {
-            while let Some(shorter) = url.strip_suffix(',') {
-                url = shorter;
-            }
+            url = trim_end_byte(url, b',');
         } else {
             let tail = cut(rest, url_end, rest.len());
             let mut depth = 0i32;
